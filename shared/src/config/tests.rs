@@ -1,0 +1,129 @@
+use std::io::Write;
+
+use super::*;
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    let mut file = std::fs::File::create(&path).expect("create");
+    file.write_all(text.as_bytes()).expect("write");
+    path
+}
+
+const MINIMAL: &str = r#"
+[listener]
+address = "127.0.0.1:0"
+shutdown_timeout = "250ms"
+
+[[upstreams]]
+name = "echo"
+url = "http://127.0.0.1:9"
+connect_timeout = "1s"
+
+[[routes]]
+name = "all"
+path_prefix = "/"
+upstream = "echo"
+auth = "anonymous"
+"#;
+
+#[test]
+fn loads_durations_and_defaults() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(dir.path(), "a.toml", MINIMAL);
+    let config = load(Some(&path)).expect("loads");
+    assert_eq!(config.listener.shutdown_timeout, std::time::Duration::from_millis(250));
+    assert_eq!(config.upstreams[0].connect_timeout, std::time::Duration::from_secs(1));
+    assert_eq!(config.upstreams[0].request_timeout, upstream::DEFAULT_REQUEST_TIMEOUT);
+    assert_eq!(config.routes[0].auth, Some(AuthPolicy::Anonymous));
+    assert_eq!(config.admin.address, listener::DEFAULT_ADMIN_ADDRESS);
+    assert!(config.validate().is_empty(), "{}", config.validate());
+}
+
+#[test]
+fn unknown_key_is_rejected_with_its_name() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = MINIMAL.replace("shutdown_timeout", "shutdown_timout");
+    let path = write(dir.path(), "a.toml", &text);
+    let err = load(Some(&path)).expect_err("unknown key");
+    let message = err.to_string();
+    assert!(message.contains("shutdown_timout"), "{message}");
+    assert!(message.contains("a.toml"), "{message}");
+}
+
+#[test]
+fn bad_duration_is_rejected() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = MINIMAL.replace("\"250ms\"", "\"soon\"");
+    let path = write(dir.path(), "a.toml", &text);
+    let message = load(Some(&path)).expect_err("bad duration").to_string();
+    assert!(message.contains("shutdown_timeout"), "{message}");
+}
+
+#[test]
+fn auth_table_is_parsed_and_bad_string_rejected() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let table = r#"{ issuers = ["a"], scopes = ["s"], claims = { azp = "x", tid = ["1", "2"] } }"#;
+    let path = write(dir.path(), "a.toml", &MINIMAL.replace("\"anonymous\"", table));
+    let config = load(Some(&path)).expect("loads");
+    let Some(AuthPolicy::Required(required)) = &config.routes[0].auth else {
+        panic!("expected required auth");
+    };
+    assert_eq!(required.scopes, ["s"]);
+    assert_eq!(required.claims["azp"], ClaimMatcher::Equals("x".into()));
+    assert_eq!(required.claims["tid"], ClaimMatcher::OneOf(vec!["1".into(), "2".into()]));
+
+    let path = write(dir.path(), "b.toml", &MINIMAL.replace("\"anonymous\"", "\"public\""));
+    let message = load(Some(&path)).expect_err("bad auth").to_string();
+    assert!(message.contains("anonymous"), "{message}");
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = r#"
+[listener]
+address = "nowhere"
+[listener.tls]
+certificate = "missing-cert.pem"
+private_key = "missing-key.pem"
+
+[[upstreams]]
+name = "a"
+url = "ftp://x"
+credential = "nope"
+
+[[routes]]
+name = "r"
+path_prefix = "orders"
+upstream = "b"
+rate_limits = ["p"]
+
+[[rate_limit.policies]]
+name = "q"
+limit = 5
+period = "1m"
+burst = 2
+cost = 3
+key = "cookie:x"
+"#;
+    let path = write(dir.path(), "broken.toml", text);
+    let problems = load(Some(&path)).expect("parses").validate();
+    let keys: Vec<&str> = problems.0.iter().map(|p| p.key.as_str()).collect();
+    for expected in [
+        "listener.address",
+        "listener.tls.certificate",
+        "listener.tls.private_key",
+        "upstreams[0].url",
+        "upstreams[0].credential",
+        "routes[0].path_prefix",
+        "routes[0].upstream",
+        "routes[0].auth",
+        "routes[0].rate_limits[0]",
+        "rate_limit.policies[0].cost",
+        "rate_limit.policies[0].key",
+    ] {
+        assert!(keys.contains(&expected), "missing {expected} in {keys:?}");
+    }
+    let cert = problems.0.iter().find(|p| p.key == "listener.tls.certificate").expect("cert");
+    assert!(cert.reason.contains("missing-cert.pem"), "{}", cert.reason);
+}

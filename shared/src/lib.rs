@@ -16,4 +16,5 @@
 //! - **decision**: allow or deny, with the reason, recorded once per request in the audit record.
 
 pub mod config;
+pub mod health;
 pub mod problem;

@@ -15,6 +15,7 @@
 //! - **policy**: a rate-limit or quota rule applied to a route.
 //! - **decision**: allow or deny, with the reason, recorded once per request in the audit record.
 
+pub mod audit;
 pub mod config;
 pub mod health;
 pub mod problem;

@@ -1,0 +1,1 @@
+//! The `skybridge` subcommands other than `run`, one module each.

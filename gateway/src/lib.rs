@@ -1,0 +1,3 @@
+//! Skybridge gateway.
+
+pub mod commands;

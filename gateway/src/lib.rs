@@ -1,3 +1,20 @@
-//! Skybridge gateway.
+//! The Skybridge gateway: listeners, routing, forwarding and the `skybridge` command line.
+//!
+//! A request on the public listener goes through the steps in [`proxy`]: correlate (request
+//! id, trace context), route ([`path`] normalisation, [`routing`]), then [`forward`] with awc
+//! over openssl. Failures at any step are a [`error::GatewayError`], rendered as RFC 9457
+//! problem+json in one place. The admin listener ([`admin`]) serves `/healthz` and `/readyz`.
+//! [`server`] binds both and shuts down gracefully on SIGTERM/SIGINT.
 
+pub mod admin;
 pub mod commands;
+pub mod correlation;
+pub mod error;
+pub mod forward;
+pub mod logging;
+pub mod path;
+pub mod proxy;
+pub mod routing;
+pub mod server;
+pub mod state;
+pub mod tls;

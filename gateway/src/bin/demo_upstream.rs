@@ -1,1 +1,142 @@
-fn main() {}
+//! `skybridge-demo-upstream`: a small upstream for the demo and the tests. It answers every
+//! request with a JSON echo of what it received (method, path, query, headers, body size and
+//! SHA-256, the client certificate's subject), and requires mutual TLS when given a client CA.
+//!
+//! A few paths under `/_demo/` make it misbehave on purpose: `/_demo/bytes/N` streams N bytes,
+//! `/_demo/delay/MS` answers after MS milliseconds, `/_demo/status/CODE` answers CODE.
+//! It prints one JSON line `{"listening": "...", "scheme": "..."}` once bound.
+
+use std::any::Any;
+use std::time::Duration;
+
+use actix_tls::accept::openssl::TlsStream;
+use actix_web::dev::Extensions;
+use actix_web::rt::net::TcpStream;
+use actix_web::web::{self, Bytes};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer};
+use clap::Parser;
+use futures_util::StreamExt;
+use openssl::ssl::{SslAcceptor, SslFiletype, SslMethod, SslVerifyMode};
+use serde_json::{Map, Value, json};
+
+/// A demo upstream that echoes requests, over HTTP, TLS or mutual TLS.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: String,
+    /// PEM certificate chain; with `--key`, serve HTTPS.
+    #[arg(long, requires = "key")]
+    cert: Option<std::path::PathBuf>,
+    /// PEM private key of `--cert`.
+    #[arg(long, requires = "cert")]
+    key: Option<std::path::PathBuf>,
+    /// PEM CA bundle; when set, clients must present a certificate it issued.
+    #[arg(long, requires = "cert")]
+    client_ca: Option<std::path::PathBuf>,
+}
+
+/// The verified client certificate's subject, recorded per connection.
+#[derive(Clone)]
+struct PeerSubject(String);
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let listener = std::net::TcpListener::bind(&args.listen)?;
+    let address = listener.local_addr()?;
+    let server = HttpServer::new(|| App::new().default_service(web::to(answer)))
+        .workers(2)
+        .on_connect(record_peer);
+    let (server, scheme) = match (&args.cert, &args.key) {
+        (Some(cert), Some(key)) => {
+            let mut builder = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server())?;
+            builder.set_certificate_chain_file(cert)?;
+            builder.set_private_key_file(key, SslFiletype::PEM)?;
+            if let Some(ca) = &args.client_ca {
+                builder.set_ca_file(ca)?;
+                builder.set_verify(SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT);
+            }
+            (server.listen_openssl(listener, builder)?, "https")
+        }
+        _ => (server.listen(listener)?, "http"),
+    };
+    println!("{}", json!({ "listening": address.to_string(), "scheme": scheme }));
+    actix_web::rt::System::new().block_on(server.run())?;
+    Ok(())
+}
+
+fn record_peer(connection: &dyn Any, extensions: &mut Extensions) {
+    let Some(tls) = connection.downcast_ref::<TlsStream<TcpStream>>() else { return };
+    if let Some(cert) = tls.ssl().peer_certificate() {
+        let subject: Vec<String> =
+            cert.subject_name().entries().filter_map(|e| e.data().to_string().ok()).collect();
+        extensions.insert(PeerSubject(subject.join(",")));
+    }
+}
+
+async fn answer(request: HttpRequest, mut body: web::Payload) -> HttpResponse {
+    let mut size = 0u64;
+    let mut hasher = openssl::sha::Sha256::new();
+    while let Some(chunk) = body.next().await {
+        match chunk {
+            Ok(chunk) => {
+                size += chunk.len() as u64;
+                hasher.update(&chunk);
+            }
+            Err(err) => return HttpResponse::BadRequest().body(format!("body failed: {err}")),
+        }
+    }
+    let path = request.path();
+    if let Some(count) = path.strip_prefix("/_demo/bytes/").and_then(|n| n.parse::<u64>().ok()) {
+        return stream_bytes(count);
+    }
+    if let Some(ms) = path.strip_prefix("/_demo/delay/").and_then(|n| n.parse::<u64>().ok()) {
+        actix_web::rt::time::sleep(Duration::from_millis(ms)).await;
+    }
+    let status = path
+        .strip_prefix("/_demo/status/")
+        .and_then(|n| n.parse::<u16>().ok())
+        .and_then(|code| actix_web::http::StatusCode::from_u16(code).ok())
+        .unwrap_or(actix_web::http::StatusCode::OK);
+    let mut headers = Map::new();
+    for (name, value) in request.headers() {
+        let value = Value::String(String::from_utf8_lossy(value.as_bytes()).into_owned());
+        match headers.get_mut(name.as_str()) {
+            Some(Value::Array(values)) => values.push(value),
+            Some(first) => *first = Value::Array(vec![first.clone(), value]),
+            None => {
+                headers.insert(name.as_str().to_owned(), value);
+            }
+        }
+    }
+    let peer = request.conn_data::<PeerSubject>().map(|p| p.0.clone());
+    let digest: String = hasher.finish().iter().map(|b| format!("{b:02x}")).collect();
+    HttpResponse::build(status).json(json!({
+        "method": request.method().as_str(),
+        "path": path,
+        "query": request.query_string(),
+        "headers": headers,
+        "body_bytes": size,
+        "body_sha256": digest,
+        "client_certificate": peer,
+    }))
+}
+
+/// Streams `count` bytes in 64 KiB chunks without holding them all.
+fn stream_bytes(count: u64) -> HttpResponse {
+    const CHUNK: u64 = 64 * 1024;
+    let chunk = Bytes::from(vec![b'x'; CHUNK as usize]);
+    let stream = futures_util::stream::unfold(count, move |left| {
+        let chunk = chunk.clone();
+        async move {
+            if left == 0 {
+                return None;
+            }
+            let take = left.min(CHUNK);
+            Some((Ok::<_, std::io::Error>(chunk.slice(..take as usize)), left - take))
+        }
+    });
+    HttpResponse::Ok()
+        .content_type("application/octet-stream")
+        .body(actix_web::body::SizedStream::new(count, stream))
+}

@@ -1,1 +1,2 @@
 //! The `skybridge` subcommands other than `run`, one module each.
+pub mod check_config;

@@ -1,0 +1,38 @@
+//! The admin listener: liveness and readiness for orchestrators and load balancers. It is
+//! bound separately from the public listener so that it is never reachable by callers.
+
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+use skybridge_shared::health::HealthState;
+
+use crate::state::Gateway;
+
+/// Registers the admin routes.
+pub fn configure(config: &mut web::ServiceConfig) {
+    config.route("/healthz", web::get().to(healthz)).route("/readyz", web::get().to(readyz));
+}
+
+/// Alive as long as the process answers.
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+/// Ready when not draining and no dependency is unusable; the body says which is which.
+async fn readyz(gateway: web::Data<Gateway>) -> HttpResponse {
+    let components = gateway.health.snapshot();
+    let draining = gateway.is_draining();
+    let degraded = components.values().any(|c| c.state == HealthState::Degraded);
+    let ready = !draining && gateway.health.all_serving();
+    let status = match (ready, draining, degraded) {
+        (false, true, _) => "draining",
+        (false, false, _) => "not_ready",
+        (true, _, true) => "degraded",
+        (true, _, false) => "ready",
+    };
+    let body = json!({ "status": status, "components": &*components });
+    if ready {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}

@@ -1,0 +1,27 @@
+//! Process logs: `tracing` to stderr, human-readable on a terminal or JSON, filtered by
+//! `SKYBRIDGE_LOG` (EnvFilter syntax, default `info`). Stdout is left to the audit trail's
+//! embedded default sink.
+
+use std::io::IsTerminal;
+
+use tracing_subscriber::EnvFilter;
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable, with colours on a terminal.
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Installs the global subscriber; call once, first thing.
+pub fn init(format: LogFormat) {
+    let filter =
+        EnvFilter::try_from_env("SKYBRIDGE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).init(),
+        LogFormat::Human => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+    }
+}

@@ -1,0 +1,178 @@
+//! The request path: every request to the public listener runs through [`handle`], which
+//! takes it through one named step after another:
+//!
+//! 1. correlate: keep or assign `x-request-id`, continue or start the trace;
+//! 2. route: normalise the path and pick the route (404, 405);
+//! 3. forward: stream the request to the upstream and its answer back (413, 502, 504).
+//!
+//! A step either hands the request on or ends it with a [`GatewayError`], which is turned
+//! into problem+json in one place. Every response carries `x-request-id`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use tracing::{Instrument, field};
+
+use crate::correlation::{
+    self, REQUEST_ID_HEADER, TRACEPARENT_HEADER, TRACESTATE_HEADER, TraceContext,
+};
+use crate::error::{GatewayError, Origin};
+use crate::forward::{self, Outbound};
+use crate::path::{self, NormalPath};
+use crate::routing::{Route, RouteMiss};
+use crate::state::{Gateway, Runtime, WorkerClients};
+
+/// What is known about one request as it moves through the steps.
+struct Exchange {
+    request_id: String,
+    trace: TraceContext,
+    started: Instant,
+}
+
+/// Entry point for every request on the public listener.
+pub async fn handle(request: HttpRequest, payload: web::Payload) -> HttpResponse {
+    let exchange = correlate(&request);
+    let span = tracing::info_span!(
+        "request",
+        request_id = %exchange.request_id,
+        trace_id = %exchange.trace.trace_id_hex(),
+        http.request.method = %request.method(),
+        url.path = field::Empty,
+        skybridge.route = field::Empty,
+        skybridge.upstream = field::Empty,
+        http.response.status_code = field::Empty,
+    );
+    let result = run_steps(&request, payload, &exchange).instrument(span.clone()).await;
+    let mut response = match result {
+        Ok(response) => response,
+        Err(err) => {
+            log_failure(&span, &err);
+            err.respond(&exchange.request_id)
+        }
+    };
+    if let Ok(value) = HeaderValue::from_str(&exchange.request_id) {
+        response.headers_mut().insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+    }
+    span.record("http.response.status_code", response.status().as_u16());
+    tracing::debug!(
+        parent: &span,
+        duration_ms = exchange.started.elapsed().as_secs_f64() * 1000.0,
+        "Request answered."
+    );
+    response
+}
+
+/// Step 1: the request id and the trace context.
+fn correlate(request: &HttpRequest) -> Exchange {
+    let headers = request.headers();
+    let caller_id = headers.get(REQUEST_ID_HEADER).map(HeaderValue::as_bytes);
+    let caller_trace = headers.get(TRACEPARENT_HEADER).map(HeaderValue::as_bytes);
+    Exchange {
+        request_id: correlation::request_id(caller_id),
+        trace: TraceContext::from_caller(caller_trace),
+        started: Instant::now(),
+    }
+}
+
+async fn run_steps(
+    request: &HttpRequest,
+    payload: web::Payload,
+    exchange: &Exchange,
+) -> Result<HttpResponse, GatewayError> {
+    let gateway = request
+        .app_data::<web::Data<Gateway>>()
+        .ok_or(GatewayError::Internal("gateway state missing".into()))?;
+    let runtime = gateway.runtime();
+    let (path, route) = route(request, &runtime)?;
+    forward_step(request, payload, exchange, &runtime, &route, &path).await
+}
+
+/// Step 2: the normalised path and the route it selects.
+fn route(
+    request: &HttpRequest,
+    runtime: &Runtime,
+) -> Result<(NormalPath, Arc<Route>), GatewayError> {
+    let path = path::normalize(request.uri().path())?;
+    tracing::Span::current().record("url.path", path.decoded.as_str());
+    let host = request.headers().get(actix_web::http::header::HOST).and_then(|h| h.to_str().ok());
+    let host = host.or_else(|| request.uri().host());
+    let route =
+        runtime.routes.find(host, &path.decoded, request.method()).map_err(|miss| match miss {
+            RouteMiss::NotFound => GatewayError::RouteNotFound,
+            RouteMiss::MethodNotAllowed(allow) => GatewayError::MethodNotAllowed { allow },
+        })?;
+    let span = tracing::Span::current();
+    span.record("skybridge.route", &*route.name);
+    span.record("skybridge.upstream", &*route.upstream);
+    Ok((path, route))
+}
+
+/// Step 3: the upstream exchange.
+async fn forward_step(
+    request: &HttpRequest,
+    payload: web::Payload,
+    exchange: &Exchange,
+    runtime: &Runtime,
+    route: &Route,
+    path: &NormalPath,
+) -> Result<HttpResponse, GatewayError> {
+    let upstream = runtime
+        .upstreams
+        .get(&route.upstream)
+        .ok_or_else(|| GatewayError::Internal(format!("upstream {} missing", route.upstream)))?;
+    let clients = request
+        .app_data::<WorkerClients>()
+        .ok_or(GatewayError::Internal("worker clients missing".into()))?;
+    let mut set_headers = vec![
+        header_value(REQUEST_ID_HEADER, &exchange.request_id)?,
+        header_value(
+            TRACEPARENT_HEADER,
+            &exchange.trace.traceparent(TraceContext::child_span_id()),
+        )?,
+    ];
+    if exchange.trace.is_continued()
+        && let Some(state) = request.headers().get(TRACESTATE_HEADER)
+    {
+        set_headers.push((HeaderName::from_static(TRACESTATE_HEADER), state.clone()));
+    }
+    let outbound = Outbound {
+        request,
+        upstream,
+        client: clients.get(runtime, upstream),
+        path,
+        set_headers,
+        drop_headers: Vec::new(),
+        max_body_bytes: runtime.config.listener.max_body_bytes,
+        listener_scheme: if runtime.config.listener.tls.is_some() { "https" } else { "http" },
+    };
+    let forwarded = forward::forward(outbound, payload).await?;
+    tracing::debug!(
+        upstream.status = forwarded.status.as_u16(),
+        upstream.duration_ms = forwarded.elapsed.as_secs_f64() * 1000.0,
+        "Upstream answered."
+    );
+    Ok(forwarded.response)
+}
+
+fn header_value(
+    name: &'static str,
+    value: &str,
+) -> Result<(HeaderName, HeaderValue), GatewayError> {
+    let value = HeaderValue::from_str(value)
+        .map_err(|_| GatewayError::Internal(format!("invalid {name} value")))?;
+    Ok((HeaderName::from_static(name), value))
+}
+
+/// Upstream and internal failures are logged at WARN with their cause; a caller's mistakes
+/// only at DEBUG, since they are routine and the audit record already has them.
+fn log_failure(span: &tracing::Span, err: &GatewayError) {
+    match err.origin() {
+        Origin::Client => tracing::debug!(parent: span, error = %err, "Request refused."),
+        Origin::Upstream => tracing::warn!(parent: span, error = %err, "Upstream exchange failed."),
+        Origin::Internal => {
+            tracing::error!(parent: span, error = %err, "Request failed inside the gateway.")
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! Binding the listeners, serving, and shutting down cleanly.
+//!
+//! On SIGTERM or SIGINT the gateway first reports not-ready (so a load balancer moves away),
+//! keeps serving for `drain_delay`, then stops accepting and gives in-flight requests up to
+//! `shutdown_timeout` before it exits 0.
+
+use std::net::{SocketAddr, TcpListener};
+use std::time::Duration;
+
+use actix_web::dev::ServerHandle;
+use actix_web::{App, HttpServer, web};
+use skybridge_shared::config::Config;
+use skybridge_shared::health::Health;
+
+use crate::state::{Gateway, Runtime, WorkerClients};
+use crate::{admin, proxy, tls};
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The configuration has problems; each is listed.
+    #[error("the configuration is not usable:\n{0}")]
+    Config(skybridge_shared::config::ConfigProblems),
+    /// A listener could not be bound.
+    #[error("cannot listen on {address} ({listener}): {source}")]
+    Bind {
+        /// `public` or `admin`.
+        listener: &'static str,
+        /// The address asked for.
+        address: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The TLS acceptor could not be built.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+}
+
+/// Runs the gateway until a shutdown signal, then drains and returns.
+pub async fn serve(config: Config) -> Result<(), StartError> {
+    let problems = config.validate();
+    if !problems.is_empty() {
+        return Err(StartError::Config(problems));
+    }
+    let runtime = Runtime::build(config, 1).map_err(StartError::Config)?;
+    let config = runtime.config.clone();
+    let gateway = web::Data::new(Gateway::new(runtime, Health::default()));
+
+    let (public_listener, public_addr) = bind("public", &config.listener.address)?;
+    let (admin_listener, admin_addr) = bind("admin", &config.admin.address)?;
+    let shutdown_secs = config.listener.shutdown_timeout.as_secs_f64().ceil() as u64;
+
+    let public_state = gateway.clone();
+    let mut public = HttpServer::new(move || {
+        App::new()
+            .app_data(public_state.clone())
+            .app_data(WorkerClients::default())
+            .default_service(web::to(proxy::handle))
+    })
+    .disable_signals()
+    .shutdown_timeout(shutdown_secs);
+    if config.listener.workers > 0 {
+        public = public.workers(config.listener.workers);
+    }
+    let public = match &config.listener.tls {
+        Some(server_tls) => {
+            let acceptor = tls::acceptor(&config, server_tls)?;
+            public.listen_openssl(public_listener, acceptor)
+        }
+        None => public.listen(public_listener),
+    }
+    .map_err(|source| StartError::Bind {
+        listener: "public",
+        address: public_addr.to_string(),
+        source,
+    })?
+    .run();
+
+    let admin_state = gateway.clone();
+    let admin = HttpServer::new(move || {
+        App::new().app_data(admin_state.clone()).configure(admin::configure)
+    })
+    .disable_signals()
+    .workers(1)
+    .shutdown_timeout(shutdown_secs)
+    .listen(admin_listener)
+    .map_err(|source| StartError::Bind {
+        listener: "admin",
+        address: admin_addr.to_string(),
+        source,
+    })?
+    .run();
+
+    let scheme = if config.listener.tls.is_some() { "https" } else { "http" };
+    tracing::info!(listener = "public", address = %public_addr, scheme, "Listening.");
+    tracing::info!(listener = "admin", address = %admin_addr, scheme = "http", "Listening.");
+
+    let handles = (public.handle(), admin.handle());
+    actix_web::rt::spawn(stop_on_signal(gateway, handles, config.listener.drain_delay));
+    let (public_result, admin_result) = futures_util::future::join(public, admin).await;
+    for result in [public_result, admin_result] {
+        if let Err(err) = result {
+            tracing::error!(error = %err, "Listener stopped with an error.");
+        }
+    }
+    tracing::info!("Stopped.");
+    Ok(())
+}
+
+fn bind(listener: &'static str, address: &str) -> Result<(TcpListener, SocketAddr), StartError> {
+    let fail = |source| StartError::Bind { listener, address: address.to_owned(), source };
+    let socket = TcpListener::bind(address).map_err(fail)?;
+    let bound = socket.local_addr().map_err(fail)?;
+    Ok((socket, bound))
+}
+
+async fn stop_on_signal(
+    gateway: web::Data<Gateway>,
+    handles: (ServerHandle, ServerHandle),
+    drain_delay: Duration,
+) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) =
+        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+    else {
+        tracing::error!("Cannot install signal handlers; stop the process with SIGKILL.");
+        return;
+    };
+    let name = tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    };
+    tracing::info!(
+        signal = name,
+        drain_delay_ms = drain_delay.as_millis() as u64,
+        "Shutting down: not ready any more."
+    );
+    gateway.start_draining();
+    if !drain_delay.is_zero() {
+        tokio::time::sleep(drain_delay).await;
+    }
+    tracing::info!("Draining in-flight requests.");
+    let (public, admin) = handles;
+    public.stop(true).await;
+    admin.stop(true).await;
+}

@@ -6,6 +6,9 @@ use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
+/// Used when `SKYBRIDGE_LOG` is unset: actix's own start-up chatter is kept to warnings.
+const DEFAULT_FILTER: &str = "info,actix_server=warn";
+
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
@@ -18,7 +21,7 @@ pub enum LogFormat {
 /// Installs the global subscriber; call once, first thing.
 pub fn init(format: LogFormat) {
     let filter =
-        EnvFilter::try_from_env("SKYBRIDGE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+        EnvFilter::try_from_env("SKYBRIDGE_LOG").unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).init(),

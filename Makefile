@@ -1,0 +1,49 @@
+# Skybridge: the way in. `make help` lists every target.
+SHELL := /bin/bash
+CARGO ?= cargo
+DEV_DIR := .dev
+
+.DEFAULT_GOAL := help
+
+##@ Getting started
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} \
+	  /^[a-zA-Z_-]+:.*?##/ { printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2 } \
+	  /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+.PHONY: run
+run: deps build ## Start the demo: mTLS upstream + Skybridge on 127.0.0.1:8080, with curl commands.
+	@scripts/demo.sh
+
+##@ Development
+
+.PHONY: build
+build: ## Build every binary (debug).
+	$(CARGO) build --workspace --bins
+
+.PHONY: deps
+deps: ## Install what tests and the demo need (apt, .venv, .tools/node), only if missing.
+	@scripts/install-deps.sh
+
+.PHONY: fmt
+fmt: ## Format the code.
+	$(CARGO) fmt --all
+
+.PHONY: lint
+lint: ## rustfmt check and clippy with warnings denied.
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+.PHONY: test
+test: deps ## Install missing test dependencies, then run every test.
+	$(CARGO) build --workspace --bins
+	$(CARGO) test --workspace --no-fail-fast
+
+.PHONY: ci
+ci: lint test ## What CI runs: lint, then every test.
+
+.PHONY: clean-dev
+clean-dev: ## Remove generated demo certificates and state (.dev/).
+	rm -rf $(DEV_DIR)

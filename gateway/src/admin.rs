@@ -1,4 +1,4 @@
-//! The admin listener: liveness and readiness for orchestrators and load balancers. It is
+//! The admin listener: liveness, readiness and metrics for orchestrators and load balancers. It is
 //! bound separately from the public listener so that it is never reachable by callers.
 
 use actix_web::{HttpResponse, web};
@@ -9,7 +9,17 @@ use crate::state::Gateway;
 
 /// Registers the admin routes.
 pub fn configure(config: &mut web::ServiceConfig) {
-    config.route("/healthz", web::get().to(healthz)).route("/readyz", web::get().to(readyz));
+    config
+        .route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz))
+        .route("/metrics", web::get().to(metrics));
+}
+
+/// Prometheus text exposition.
+async fn metrics(gateway: web::Data<Gateway>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(gateway.metrics.render())
 }
 
 /// Alive as long as the process answers.

@@ -9,31 +9,28 @@
 //! into problem+json in one place. Every response carries `x-request-id`.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
+use skybridge_shared::audit::Decision;
 use tracing::{Instrument, field};
 
 use crate::correlation::{
     self, REQUEST_ID_HEADER, TRACEPARENT_HEADER, TRACESTATE_HEADER, TraceContext,
 };
 use crate::error::{GatewayError, Origin};
+use crate::exchange::Exchange;
 use crate::forward::{self, Outbound};
 use crate::path::{self, NormalPath};
 use crate::routing::{Route, RouteMiss};
 use crate::state::{Gateway, Runtime, WorkerClients};
 
-/// What is known about one request as it moves through the steps.
-struct Exchange {
-    request_id: String,
-    trace: TraceContext,
-    started: Instant,
-}
-
 /// Entry point for every request on the public listener.
 pub async fn handle(request: HttpRequest, payload: web::Payload) -> HttpResponse {
-    let exchange = correlate(&request);
+    let Some(gateway) = request.app_data::<web::Data<Gateway>>().cloned() else {
+        return GatewayError::Internal("gateway state missing".into()).respond("-");
+    };
+    let mut exchange = correlate(gateway.clone(), &request);
     let span = tracing::info_span!(
         "request",
         request_id = %exchange.request_id,
@@ -44,57 +41,62 @@ pub async fn handle(request: HttpRequest, payload: web::Payload) -> HttpResponse
         skybridge.upstream = field::Empty,
         http.response.status_code = field::Empty,
     );
-    let result = run_steps(&request, payload, &exchange).instrument(span.clone()).await;
-    let mut response = match result {
-        Ok(response) => response,
+    let runtime = gateway.runtime();
+    let result =
+        run_steps(&request, payload, &mut exchange, &runtime).instrument(span.clone()).await;
+    let (mut response, decision, reason) = match result {
+        Ok(response) => (response, Decision::Allow, None),
         Err(err) => {
             log_failure(&span, &err);
-            err.respond(&exchange.request_id)
+            let decision = match err.origin() {
+                Origin::Upstream => Decision::Allow,
+                Origin::Client | Origin::Internal => Decision::Deny,
+            };
+            (err.respond(&exchange.request_id), decision, Some(err.reason()))
         }
     };
     if let Ok(value) = HeaderValue::from_str(&exchange.request_id) {
         response.headers_mut().insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
     }
-    span.record("http.response.status_code", response.status().as_u16());
+    let status = response.status().as_u16();
+    span.record("http.response.status_code", status);
     tracing::debug!(
         parent: &span,
-        duration_ms = exchange.started.elapsed().as_secs_f64() * 1000.0,
+        duration_ms = exchange.elapsed().as_secs_f64() * 1000.0,
         "Request answered."
     );
+    exchange.finish(status, decision, reason);
     response
 }
 
 /// Step 1: the request id and the trace context.
-fn correlate(request: &HttpRequest) -> Exchange {
+fn correlate(gateway: web::Data<Gateway>, request: &HttpRequest) -> Exchange {
     let headers = request.headers();
     let caller_id = headers.get(REQUEST_ID_HEADER).map(HeaderValue::as_bytes);
     let caller_trace = headers.get(TRACEPARENT_HEADER).map(HeaderValue::as_bytes);
-    Exchange {
-        request_id: correlation::request_id(caller_id),
-        trace: TraceContext::from_caller(caller_trace),
-        started: Instant::now(),
-    }
+    let request_id = correlation::request_id(caller_id);
+    Exchange::new(gateway, request, request_id, TraceContext::from_caller(caller_trace))
 }
 
 async fn run_steps(
     request: &HttpRequest,
     payload: web::Payload,
-    exchange: &Exchange,
+    exchange: &mut Exchange,
+    runtime: &Runtime,
 ) -> Result<HttpResponse, GatewayError> {
-    let gateway = request
-        .app_data::<web::Data<Gateway>>()
-        .ok_or(GatewayError::Internal("gateway state missing".into()))?;
-    let runtime = gateway.runtime();
-    let (path, route) = route(request, &runtime)?;
-    forward_step(request, payload, exchange, &runtime, &route, &path).await
+    let path = path::normalize(request.uri().path())?;
+    exchange.path = Some(path.decoded.clone());
+    let route = route(request, runtime, &path)?;
+    exchange.route = Some(route.clone());
+    forward_step(request, payload, exchange, runtime, &route, &path).await
 }
 
-/// Step 2: the normalised path and the route it selects.
+/// Step 2: the route the normalised path selects.
 fn route(
     request: &HttpRequest,
     runtime: &Runtime,
-) -> Result<(NormalPath, Arc<Route>), GatewayError> {
-    let path = path::normalize(request.uri().path())?;
+    path: &NormalPath,
+) -> Result<Arc<Route>, GatewayError> {
     tracing::Span::current().record("url.path", path.decoded.as_str());
     let host = request.headers().get(actix_web::http::header::HOST).and_then(|h| h.to_str().ok());
     let host = host.or_else(|| request.uri().host());
@@ -106,14 +108,14 @@ fn route(
     let span = tracing::Span::current();
     span.record("skybridge.route", &*route.name);
     span.record("skybridge.upstream", &*route.upstream);
-    Ok((path, route))
+    Ok(route)
 }
 
 /// Step 3: the upstream exchange.
 async fn forward_step(
     request: &HttpRequest,
     payload: web::Payload,
-    exchange: &Exchange,
+    exchange: &mut Exchange,
     runtime: &Runtime,
     route: &Route,
     path: &NormalPath,
@@ -148,6 +150,7 @@ async fn forward_step(
         listener_scheme: if runtime.config.listener.tls.is_some() { "https" } else { "http" },
     };
     let forwarded = forward::forward(outbound, payload).await?;
+    exchange.upstream_result = Some((forwarded.status.as_u16(), forwarded.elapsed));
     tracing::debug!(
         upstream.status = forwarded.status.as_u16(),
         upstream.duration_ms = forwarded.elapsed.as_secs_f64() * 1000.0,

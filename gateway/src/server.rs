@@ -12,6 +12,7 @@ use actix_web::{App, HttpServer, web};
 use skybridge_shared::config::Config;
 use skybridge_shared::health::Health;
 
+use crate::metrics::Metrics;
 use crate::state::{Gateway, Runtime, WorkerClients};
 use crate::{admin, proxy, tls};
 
@@ -31,6 +32,9 @@ pub enum StartError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The metrics registry could not be set up (a bug: names collide).
+    #[error("cannot set up metrics: {0}")]
+    Metrics(String),
     /// The TLS acceptor could not be built.
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
@@ -44,7 +48,8 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     }
     let runtime = Runtime::build(config, 1).map_err(StartError::Config)?;
     let config = runtime.config.clone();
-    let gateway = web::Data::new(Gateway::new(runtime, Health::default()));
+    let metrics = Metrics::new().map_err(|err| StartError::Metrics(err.to_string()))?;
+    let gateway = web::Data::new(Gateway::new(runtime, Health::default(), metrics));
 
     let (public_listener, public_addr) = bind("public", &config.listener.address)?;
     let (admin_listener, admin_addr) = bind("admin", &config.admin.address)?;

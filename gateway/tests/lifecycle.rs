@@ -75,6 +75,18 @@ async fn health_and_readiness_on_the_admin_listener_only() {
     let mut response = client().get(gateway.url("/readyz")).send().await.expect("public");
     let body: Value = response.json().await.expect("json");
     assert_eq!(body["path"], "/readyz");
+
+    let missing = client().get(gateway.url("/x/../..")).send().await.expect("send");
+    assert_eq!(missing.status(), StatusCode::OK);
+    let mut response = client().get(gateway.admin_url("/metrics")).send().await.expect("metrics");
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = String::from_utf8(response.body().await.expect("body").to_vec()).expect("utf-8");
+    let line = "skybridge_requests_total{decision=\"allow\",route=\"all\",status=\"200\"} 2";
+    assert!(text.contains(line), "{text}");
+    assert!(
+        text.contains("skybridge_upstream_duration_seconds_count{upstream=\"echo\"} 2"),
+        "{text}"
+    );
 }
 
 async fn in_flight_request_survives(signal: i32) {

@@ -16,6 +16,7 @@ pub mod logging;
 pub mod metrics;
 pub mod path;
 pub mod proxy;
+pub mod reload;
 pub mod routing;
 pub mod server;
 pub mod state;

@@ -60,7 +60,7 @@ fn run(args: &RunArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = actix_web::rt::System::new().block_on(server::serve(config));
+    let result = actix_web::rt::System::new().block_on(server::serve(config, args.config.clone()));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -5,6 +5,7 @@
 //! `shutdown_timeout` before it exits 0.
 
 use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
@@ -14,7 +15,7 @@ use skybridge_shared::health::Health;
 
 use crate::metrics::Metrics;
 use crate::state::{Gateway, Runtime, WorkerClients};
-use crate::{admin, proxy, tls};
+use crate::{admin, proxy, reload, tls};
 
 /// Why the gateway could not start.
 #[derive(Debug, thiserror::Error)]
@@ -41,7 +42,8 @@ pub enum StartError {
 }
 
 /// Runs the gateway until a shutdown signal, then drains and returns.
-pub async fn serve(config: Config) -> Result<(), StartError> {
+/// `source` is the file the configuration came from, reloaded on SIGHUP.
+pub async fn serve(config: Config, source: Option<PathBuf>) -> Result<(), StartError> {
     let problems = config.validate();
     if !problems.is_empty() {
         return Err(StartError::Config(problems));
@@ -101,6 +103,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     tracing::info!(listener = "admin", address = %admin_addr, scheme = "http", "Listening.");
 
     let handles = (public.handle(), admin.handle());
+    actix_web::rt::spawn(reload::on_sighup(gateway.clone(), source));
     actix_web::rt::spawn(stop_on_signal(gateway, handles, config.listener.drain_delay));
     let (public_result, admin_result) = futures_util::future::join(public, admin).await;
     for result in [public_result, admin_result] {

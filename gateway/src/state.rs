@@ -53,6 +53,11 @@ impl Gateway {
         self.runtime.load_full()
     }
 
+    /// Swaps in a new snapshot; requests already running keep the one they started with.
+    pub fn replace_runtime(&self, runtime: Runtime) {
+        self.runtime.store(Arc::new(runtime));
+    }
+
     /// Marks the gateway as shutting down: `/readyz` fails from now on.
     pub fn start_draining(&self) {
         self.draining.store(true, Ordering::SeqCst);

@@ -1,0 +1,69 @@
+//! SIGHUP reloads the configuration atomically under load; a broken file changes nothing.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use awc::http::StatusCode;
+use common::{Gateway, TestDir, Upstream, client, mtls_upstream_block};
+
+fn config(dir: &TestDir, upstream: &Upstream, prefixes: &[&str]) -> String {
+    let mut text = format!(
+        "[listener]\naddress = \"127.0.0.1:0\"\n[admin]\naddress = \"127.0.0.1:0\"\n{}",
+        mtls_upstream_block("echo", upstream.port(), &dir.certs, "")
+    );
+    for (index, prefix) in prefixes.iter().enumerate() {
+        text += &format!(
+            "[[routes]]\nname = \"r{index}\"\npath_prefix = \"{prefix}\"\nupstream = \"echo\"\nauth = \"anonymous\"\n"
+        );
+    }
+    text
+}
+
+#[actix_rt::test]
+async fn sighup_swaps_routes_under_load_and_rejects_a_broken_file() {
+    let dir = TestDir::new();
+    let upstream = Upstream::mtls(&dir.certs);
+    let path = dir.write("gateway.toml", &config(&dir, &upstream, &["/a"]));
+    let mut gateway = Gateway::start(&path);
+    let status = |url: String| async move { client().get(url).send().await.map(|r| r.status()) };
+    assert_eq!(status(gateway.url("/b/1")).await.expect("send"), StatusCode::NOT_FOUND);
+
+    // Steady load on /a while the route table changes underneath.
+    let load_url = gateway.url("/a/steady");
+    let load = actix_rt::spawn(async move {
+        let (mut ok, mut failed) = (0u32, 0u32);
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            match client().get(&load_url).send().await {
+                Ok(response) if response.status() == StatusCode::OK => ok += 1,
+                _ => failed += 1,
+            }
+        }
+        (ok, failed)
+    });
+
+    std::fs::write(&path, config(&dir, &upstream, &["/a", "/b"])).expect("rewrite");
+    gateway.process.signal(libc::SIGHUP);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if status(gateway.url("/b/1")).await.expect("send") == StatusCode::OK {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the new route never appeared");
+        actix_rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    gateway
+        .process
+        .wait_for_line(Duration::from_secs(5), |l| l.contains("Configuration reloaded."));
+
+    std::fs::write(&path, "[[routes]]\nname = \"broken\"\n").expect("break the file");
+    gateway.process.signal(libc::SIGHUP);
+    gateway.process.wait_for_line(Duration::from_secs(5), |l| l.contains("Reload rejected"));
+    assert_eq!(status(gateway.url("/b/1")).await.expect("send"), StatusCode::OK);
+    assert_eq!(status(gateway.url("/a/1")).await.expect("send"), StatusCode::OK);
+
+    let (ok, failed) = load.await.expect("load task");
+    assert!(ok > 10, "only {ok} requests completed");
+    assert_eq!(failed, 0, "{failed} requests failed during the reload");
+}

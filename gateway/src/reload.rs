@@ -6,8 +6,10 @@
 //! open, and workers rebuild their upstream clients on their next request. A file with any
 //! problem changes nothing: its problems are logged and the running configuration stays.
 //!
-//! The listeners' own addresses and TLS settings are bound once at start; changing them needs
-//! a restart, and a reload that changes them says so in the log.
+//! The public listener's certificate, key and client CA are part of the snapshot, so they
+//! are swapped too (new handshakes use them). The listeners' addresses, and whether the public
+//! one speaks TLS at all, are bound once at start; changing them needs a restart, and a reload
+//! that changes them says so in the log.
 
 use std::path::{Path, PathBuf};
 

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};
+use openssl::ssl::SniError;
 use skybridge_shared::config::Config;
 use skybridge_shared::health::Health;
 
@@ -71,7 +72,16 @@ pub async fn serve(config: Config, source: Option<PathBuf>) -> Result<(), StartE
     }
     let public = match &config.listener.tls {
         Some(server_tls) => {
-            let acceptor = tls::acceptor(&config, server_tls)?;
+            let mut acceptor = tls::acceptor(&config, server_tls)?;
+            // Every handshake switches to the current snapshot's context, so certificates
+            // and keys reloaded on SIGHUP apply to new connections without a restart.
+            let current = gateway.clone();
+            acceptor.set_servername_callback(move |ssl, _alert| {
+                if let Some(context) = &current.runtime().server_tls {
+                    ssl.set_ssl_context(context).map_err(|_| SniError::ALERT_FATAL)?;
+                }
+                Ok(())
+            });
             public.listen_openssl(public_listener, acceptor)
         }
         None => public.listen(public_listener),

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use actix_web::http::Uri;
 use arc_swap::ArcSwap;
-use openssl::ssl::SslConnector;
+use openssl::ssl::{SslConnector, SslContext};
 use skybridge_shared::audit::AuditRecord;
 use skybridge_shared::config::{Config, ConfigProblems, UpstreamConfig};
 use skybridge_shared::health::Health;
@@ -79,6 +79,9 @@ pub struct Runtime {
     pub routes: RouteTable,
     /// Upstreams by name.
     pub upstreams: HashMap<Arc<str>, Arc<Upstream>>,
+    /// The public listener's TLS context (certificate, key, client CA), when it is HTTPS.
+    /// New handshakes pick up the current one, so a reload swaps certificates in place.
+    pub server_tls: Option<SslContext>,
 }
 
 impl Runtime {
@@ -95,16 +98,21 @@ impl Runtime {
                 Err(err) => problems.push(err.key, err.reason),
             }
         }
-        if let Some(server_tls) = &config.listener.tls
-            && let Err(err) = tls::acceptor(&config, server_tls)
-        {
-            problems.push(err.key.clone(), err.to_string());
-        }
+        let server_tls = match &config.listener.tls {
+            Some(server_tls) => match tls::acceptor(&config, server_tls) {
+                Ok(acceptor) => Some(acceptor.build().into_context()),
+                Err(err) => {
+                    problems.push(err.key.clone(), err.to_string());
+                    None
+                }
+            },
+            None => None,
+        };
         if !problems.is_empty() {
             return Err(problems);
         }
         let routes = RouteTable::new(&config);
-        Ok(Self { generation, config: Arc::new(config), routes, upstreams })
+        Ok(Self { generation, config: Arc::new(config), routes, upstreams, server_tls })
     }
 }
 

@@ -67,3 +67,44 @@ async fn sighup_swaps_routes_under_load_and_rejects_a_broken_file() {
     assert!(ok > 10, "only {ok} requests completed");
     assert_eq!(failed, 0, "{failed} requests failed during the reload");
 }
+
+/// The common name of the certificate the listener presents to a new connection.
+fn presented_cn(address: std::net::SocketAddr, ca: &std::path::Path) -> String {
+    use openssl::ssl::{SslConnector, SslMethod};
+    let mut builder = SslConnector::builder(SslMethod::tls_client()).expect("connector");
+    builder.set_ca_file(ca).expect("ca");
+    let connector = builder.build();
+    let tcp = std::net::TcpStream::connect(address).expect("connect");
+    let tls = connector.connect("localhost", tcp).expect("handshake");
+    let cert = tls.ssl().peer_certificate().expect("certificate");
+    let cn = cert.subject_name().entries().next().expect("cn").data().to_string().expect("utf-8");
+    cn
+}
+
+#[actix_rt::test]
+async fn sighup_swaps_the_listener_certificate() {
+    let dir = TestDir::new();
+    let upstream = Upstream::mtls(&dir.certs);
+    let with_cert = |pair: &common::certs::Pair| {
+        config(&dir, &upstream, &["/"]).replacen(
+            "[admin]",
+            &format!(
+                "[listener.tls]\ncertificate = \"{}\"\nprivate_key = \"{}\"\n[admin]",
+                pair.cert.display(),
+                pair.key.display()
+            ),
+            1,
+        )
+    };
+    let path = dir.write("gateway.toml", &with_cert(&dir.certs.gateway_server));
+    let mut gateway = Gateway::start(&path);
+    assert_eq!(presented_cn(gateway.public, &dir.certs.ca), "gateway");
+
+    // Any certificate for localhost from the same CA will do as the "renewed" one.
+    std::fs::write(&path, with_cert(&dir.certs.upstream)).expect("rewrite");
+    gateway.process.signal(libc::SIGHUP);
+    gateway
+        .process
+        .wait_for_line(Duration::from_secs(5), |l| l.contains("Configuration reloaded."));
+    assert_eq!(presented_cn(gateway.public, &dir.certs.ca), "upstream");
+}

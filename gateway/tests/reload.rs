@@ -77,8 +77,7 @@ fn presented_cn(address: std::net::SocketAddr, ca: &std::path::Path) -> String {
     let tcp = std::net::TcpStream::connect(address).expect("connect");
     let tls = connector.connect("localhost", tcp).expect("handshake");
     let cert = tls.ssl().peer_certificate().expect("certificate");
-    let cn = cert.subject_name().entries().next().expect("cn").data().to_string().expect("utf-8");
-    cn
+    cert.subject_name().entries().next().expect("cn").data().to_string().expect("utf-8")
 }
 
 #[actix_rt::test]

@@ -1,1 +1,3 @@
 //! The `skybridge` subcommands other than `run`, one module each.
+
+pub mod audit_query;

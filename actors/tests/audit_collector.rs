@@ -1,6 +1,8 @@
 //! The audit sink against a real collector: sink → rotel (OTLP/HTTP) → scripts/otlp-sink.py →
 //! OTLP-JSON lines, read back with the `audit query` search code.
 
+#![allow(clippy::unwrap_used)] // A failed unwrap is a failed test, with its location.
+
 mod support;
 
 use std::collections::BTreeMap;
@@ -54,11 +56,15 @@ fn record(trace: u8, request_id: &str) -> AuditRecord {
 }
 
 fn settings(rotel: &Rotel, spool: &Path) -> SinkSettings {
-    let mut config = TelemetryConfig::default();
-    config.service_name = "skybridge-audit-test".into();
-    config.otlp_endpoint =
-        Some(format!("http://skybridge:{ENDPOINT_SECRET}@127.0.0.1:{}", rotel.http_port));
-    config.spool_dir = Some(spool.to_owned());
+    let config = TelemetryConfig {
+        service_name: "skybridge-audit-test".into(),
+        otlp_endpoint: Some(format!(
+            "http://skybridge:{ENDPOINT_SECRET}@127.0.0.1:{}",
+            rotel.http_port
+        )),
+        spool_dir: Some(spool.to_owned()),
+        ..TelemetryConfig::default()
+    };
     let mut settings = SinkSettings::from_config(&config, Path::new("/"), "instance-1");
     settings.batch_size = 25;
     settings.flush_interval = Duration::from_millis(100);

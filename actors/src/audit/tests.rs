@@ -1,6 +1,8 @@
 //! Unit tests of the sink: encoding, the file sink, and the spool/replay cycle against a
 //! small in-test HTTP server on loopback.
 
+#![allow(clippy::unwrap_used)] // A failed unwrap is a failed test, with its location.
+
 use std::io::{BufRead, BufReader, Read, Write as _};
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicU16, Ordering};

@@ -3,7 +3,7 @@
 //! OTLP-JSON lines. Everything binds 127.0.0.1 on ports the kernel picks; every process is
 //! killed when its guard drops, even when a test fails.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};

@@ -164,6 +164,7 @@ fn write_row(out: &mut impl Write, cells: [String; COLUMNS.len()]) -> io::Result
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
 mod tests {
     use super::*;
 

@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used)] // A failed unwrap is a failed test, with its location.
+
 use std::io::Cursor;
 
 use serde_json::json;

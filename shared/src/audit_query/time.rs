@@ -88,6 +88,7 @@ pub fn format_rfc3339(nanos: u64) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
 mod tests {
     use super::*;
 

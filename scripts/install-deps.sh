@@ -2,6 +2,7 @@
 # Installs what Skybridge's tests, demo and benchmarks need, only where it is missing:
 #   Debian packages (apt-get update once, then install): redis-server, nginx, haproxy, openssl, curl
 #   Python packages into ./.venv (git-ignored): rotel (the OpenTelemetry collector), opentelemetry-proto
+#     (scripts/otlp-sink.py decodes what rotel forwards)
 #   npm packages into ./.tools/node (git-ignored): oidc-provider (a certified OpenID provider)
 # Safe to run repeatedly; each part is skipped when already present.
 set -euo pipefail

@@ -16,6 +16,7 @@
 //! - **decision**: allow or deny, with the reason, recorded once per request in the audit record.
 
 pub mod audit;
+pub mod audit_query;
 pub mod config;
 pub mod health;
 pub mod problem;

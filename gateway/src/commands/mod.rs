@@ -1,2 +1,4 @@
 //! The `skybridge` subcommands other than `run`, one module each.
+
+pub mod audit_query;
 pub mod check_config;

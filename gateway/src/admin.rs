@@ -17,9 +17,9 @@ pub fn configure(config: &mut web::ServiceConfig) {
 
 /// Prometheus text exposition.
 async fn metrics(gateway: web::Data<Gateway>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(gateway.metrics.render())
+    let mut body = gateway.metrics.render();
+    gateway.audit.stats().write_prometheus(&mut body);
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(body)
 }
 
 /// Alive as long as the process answers.

@@ -84,7 +84,7 @@ impl Exchange {
             self.gateway.metrics.upstream(&route.upstream, elapsed);
         }
         let record = self.audit_record(status, decision, reason);
-        self.gateway.audit(record);
+        self.gateway.audit.record(record);
     }
 
     fn audit_record(

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use skybridge_gateway::commands::audit_query::{self, AuditQueryArgs};
 use skybridge_gateway::commands::check_config::{self, CheckConfigArgs};
 use skybridge_gateway::logging::{self, LogFormat};
 use skybridge_gateway::server;
@@ -25,6 +26,16 @@ enum Command {
     Run(RunArgs),
     /// Load and validate a configuration; print every problem; exit 1 if any.
     CheckConfig(CheckConfigArgs),
+    /// Work with the audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Search an audit trail written as OTLP-JSON lines (the collector's file export, or
+    /// Skybridge's own file sink).
+    Query(AuditQueryArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -42,12 +53,24 @@ fn main() -> ExitCode {
             logging::init(cli.log_format);
             run(&args)
         }
+        Command::Audit(AuditCommand::Query(args)) => report(audit_query::run(&args)),
         Command::CheckConfig(args) => {
             if check_config::run(&args) {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
             }
+        }
+    }
+}
+
+/// Prints a command's error as one sentence with its causes, and picks the exit code.
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("skybridge: {err:#}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -11,12 +11,17 @@ use std::time::Duration;
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};
 use openssl::ssl::SniError;
+use skybridge_actors::audit::{AuditError, AuditSink};
 use skybridge_shared::config::Config;
 use skybridge_shared::health::Health;
+use uuid::Uuid;
 
 use crate::metrics::Metrics;
 use crate::state::{Gateway, Runtime, WorkerClients};
 use crate::{admin, proxy, reload, tls};
+
+/// Time the audit sink gets at exit to deliver what is pending before leaving it spooled.
+const AUDIT_FLUSH_DEADLINE: Duration = Duration::from_secs(5);
 
 /// Why the gateway could not start.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +42,9 @@ pub enum StartError {
     /// The metrics registry could not be set up (a bug: names collide).
     #[error("cannot set up metrics: {0}")]
     Metrics(String),
+    /// The audit sink could not start (spool or audit file not writable).
+    #[error("cannot start the audit trail: {0}")]
+    Audit(#[from] AuditError),
     /// The TLS acceptor could not be built.
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
@@ -52,7 +60,12 @@ pub async fn serve(config: Config, source: Option<PathBuf>) -> Result<(), StartE
     let runtime = Runtime::build(config, 1).map_err(StartError::Config)?;
     let config = runtime.config.clone();
     let metrics = Metrics::new().map_err(|err| StartError::Metrics(err.to_string()))?;
-    let gateway = web::Data::new(Gateway::new(runtime, Health::default(), metrics));
+    let health = Health::default();
+    let instance_id =
+        config.telemetry.instance_id.clone().unwrap_or_else(|| Uuid::new_v4().to_string());
+    let audit =
+        AuditSink::start(&config.telemetry, &config.base_dir, &instance_id, health.clone())?;
+    let gateway = web::Data::new(Gateway::new(runtime, health, metrics, audit));
 
     let (public_listener, public_addr) = bind("public", &config.listener.address)?;
     let (admin_listener, admin_addr) = bind("admin", &config.admin.address)?;
@@ -114,12 +127,19 @@ pub async fn serve(config: Config, source: Option<PathBuf>) -> Result<(), StartE
 
     let handles = (public.handle(), admin.handle());
     actix_web::rt::spawn(reload::on_sighup(gateway.clone(), source));
-    actix_web::rt::spawn(stop_on_signal(gateway, handles, config.listener.drain_delay));
+    actix_web::rt::spawn(stop_on_signal(gateway.clone(), handles, config.listener.drain_delay));
     let (public_result, admin_result) = futures_util::future::join(public, admin).await;
     for result in [public_result, admin_result] {
         if let Err(err) = result {
             tracing::error!(error = %err, "Listener stopped with an error.");
         }
+    }
+    // The sink blocks while it writes out and exports what is pending, so it runs off the
+    // runtime's thread; whatever it cannot deliver in time stays spooled for the next start.
+    let audit = gateway.audit.clone();
+    let deadline = AUDIT_FLUSH_DEADLINE;
+    if let Err(err) = actix_web::rt::task::spawn_blocking(move || audit.shutdown(deadline)).await {
+        tracing::error!(error = %err, "Audit flush failed; pending records stay in the spool.");
     }
     tracing::info!("Stopped.");
     Ok(())

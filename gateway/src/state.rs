@@ -14,7 +14,7 @@ use std::time::Duration;
 use actix_web::http::Uri;
 use arc_swap::ArcSwap;
 use openssl::ssl::{SslConnector, SslContext};
-use skybridge_shared::audit::AuditRecord;
+use skybridge_actors::audit::AuditSink;
 use skybridge_shared::config::{Config, ConfigProblems, UpstreamConfig};
 use skybridge_shared::health::Health;
 
@@ -29,23 +29,21 @@ pub struct Gateway {
     pub health: Health,
     /// Request and upstream metrics.
     pub metrics: Metrics,
+    /// Where every request's audit record goes.
+    pub audit: AuditSink,
     draining: AtomicBool,
 }
 
 impl Gateway {
     /// Shared state around a first snapshot.
-    pub fn new(runtime: Runtime, health: Health, metrics: Metrics) -> Self {
+    pub fn new(runtime: Runtime, health: Health, metrics: Metrics, audit: AuditSink) -> Self {
         Self {
             runtime: ArcSwap::from_pointee(runtime),
             health,
             metrics,
+            audit,
             draining: AtomicBool::new(false),
         }
-    }
-
-    /// Hands a finished request's audit record to the audit sink.
-    pub fn audit(&self, record: AuditRecord) {
-        tracing::debug!(request_id = %record.request_id, status = record.status, "Audit record written.");
     }
 
     /// The current snapshot; hold it for the whole request.

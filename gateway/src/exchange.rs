@@ -1,15 +1,21 @@
 //! One request's record as it moves through the steps, and the audit record made from it.
 //!
 //! Each step writes what it learned (route, identity, limits, credential, upstream result).
-//! When the response is ready, [`Exchange::finish`] counts it in the metrics and produces the
-//! audit record. If the caller goes away first, actix drops the request future and with it
-//! the exchange; the `Drop` impl then records the request with status 499 and reason
-//! `client_closed`, so no request goes unrecorded.
+//! When the response head is ready the handler records the outcome ([`Exchange::answer`]) and
+//! the exchange travels with the response body ([`AuditedBody`]); the request is counted and
+//! its audit record written when the body has been fully sent. If the caller goes away first,
+//! before the handler answered or in the middle of the body, the exchange is dropped unsent and
+//! its `Drop` impl records status 499 with reason `client_closed`, so no request goes
+//! unrecorded and none is recorded as delivered when it was not.
 
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime};
 
 use actix_web::HttpRequest;
+use actix_web::body::{BodySize, BoxBody, MessageBody};
+use actix_web::web::Bytes;
 use actix_web::web::Data;
 use skybridge_shared::audit::{AuditRecord, Decision};
 
@@ -38,6 +44,7 @@ pub struct Exchange {
     pub route: Option<Arc<Route>>,
     /// The upstream's status and time to response head, once it answered.
     pub upstream_result: Option<(u16, Duration)>,
+    answer: Option<(u16, Decision, Option<&'static str>)>,
     finished: bool,
 }
 
@@ -66,6 +73,7 @@ impl Exchange {
             path: None,
             route: None,
             upstream_result: None,
+            answer: None,
             finished: false,
         }
     }
@@ -75,8 +83,20 @@ impl Exchange {
         self.started.elapsed()
     }
 
-    /// Records the outcome: `reason` is `None` for a plain success.
-    pub fn finish(&mut self, status: u16, decision: Decision, reason: Option<&'static str>) {
+    /// Notes the answer given (`reason` is `None` for a plain success), to be recorded once
+    /// its body has been sent.
+    pub fn answer(&mut self, status: u16, decision: Decision, reason: Option<&'static str>) {
+        self.answer = Some((status, decision, reason));
+    }
+
+    /// Records the answer as delivered.
+    fn delivered(&mut self) {
+        if let Some((status, decision, reason)) = self.answer {
+            self.finish(status, decision, reason);
+        }
+    }
+
+    fn finish(&mut self, status: u16, decision: Decision, reason: Option<&'static str>) {
         self.finished = true;
         let route = self.route.as_ref().map_or("-", |r| &*r.name);
         self.gateway.metrics.request(route, status, decision.as_str(), self.elapsed());
@@ -126,9 +146,64 @@ impl Exchange {
 impl Drop for Exchange {
     fn drop(&mut self) {
         if !self.finished {
-            let decision =
-                if self.upstream_result.is_some() { Decision::Allow } else { Decision::Deny };
+            let decision = match self.answer {
+                Some((_, decision, _)) => decision,
+                None if self.upstream_result.is_some() => Decision::Allow,
+                None => Decision::Deny,
+            };
             self.finish(CLIENT_CLOSED, decision, Some("client_closed"));
+        }
+    }
+}
+
+/// A response body carrying its request's [`Exchange`] until the last byte is sent.
+pub struct AuditedBody {
+    inner: BoxBody,
+    exchange: Option<Exchange>,
+}
+
+impl AuditedBody {
+    /// Wraps `inner`; `exchange` must already hold its answer.
+    pub fn new(inner: BoxBody, exchange: Exchange) -> Self {
+        Self { inner, exchange: Some(exchange) }
+    }
+
+    fn delivered(&mut self) {
+        if let Some(mut exchange) = self.exchange.take() {
+            exchange.delivered();
+        }
+    }
+}
+
+impl MessageBody for AuditedBody {
+    type Error = Box<dyn std::error::Error>;
+
+    fn size(&self) -> BodySize {
+        self.inner.size()
+    }
+
+    fn poll_next(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.inner).poll_next(cx) {
+            Poll::Ready(None) => {
+                this.delivered();
+                Poll::Ready(None)
+            }
+            // A failing body (the upstream broke off mid-stream) leaves the exchange
+            // undelivered: it is recorded as not received in full when dropped.
+            other => other,
+        }
+    }
+}
+
+impl Drop for AuditedBody {
+    fn drop(&mut self) {
+        // actix never polls a body it knows to be empty; that answer was delivered whole.
+        if matches!(self.inner.size(), BodySize::None | BodySize::Sized(0)) {
+            self.delivered();
         }
     }
 }

@@ -10,6 +10,7 @@
 
 use std::sync::Arc;
 
+use actix_web::body::MessageBody;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use skybridge_shared::audit::Decision;
@@ -19,7 +20,7 @@ use crate::correlation::{
     self, REQUEST_ID_HEADER, TRACEPARENT_HEADER, TRACESTATE_HEADER, TraceContext,
 };
 use crate::error::{GatewayError, Origin};
-use crate::exchange::Exchange;
+use crate::exchange::{AuditedBody, Exchange};
 use crate::forward::{self, Outbound};
 use crate::path::{self, NormalPath};
 use crate::routing::{Route, RouteMiss};
@@ -65,8 +66,8 @@ pub async fn handle(request: HttpRequest, payload: web::Payload) -> HttpResponse
         duration_ms = exchange.elapsed().as_secs_f64() * 1000.0,
         "Request answered."
     );
-    exchange.finish(status, decision, reason);
-    response
+    exchange.answer(status, decision, reason);
+    response.map_body(|_, body| AuditedBody::new(body, exchange).boxed())
 }
 
 /// Step 1: the request id and the trace context.

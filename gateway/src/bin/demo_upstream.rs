@@ -2,7 +2,7 @@
 //! request with a JSON echo of what it received (method, path, query, headers, body size and
 //! SHA-256, the client certificate's subject), and requires mutual TLS when given a client CA.
 //!
-//! A few paths under `/_demo/` make it misbehave on purpose: `/_demo/bytes/N` streams N bytes,
+//! A few paths containing `/_demo/` make it misbehave on purpose: `/_demo/bytes/N` streams N bytes,
 //! `/_demo/delay/MS` answers after MS milliseconds, `/_demo/status/CODE` answers CODE.
 //! It prints one JSON line `{"listening": "...", "scheme": "..."}` once bound.
 
@@ -87,13 +87,15 @@ async fn answer(request: HttpRequest, mut body: web::Payload) -> HttpResponse {
         }
     }
     let path = request.path();
-    if let Some(count) = path.strip_prefix("/_demo/bytes/").and_then(|n| n.parse::<u64>().ok()) {
+    // The demo paths work under any route prefix, e.g. `/orders/_demo/delay/100`.
+    let demo = path.find("/_demo/").map_or("", |at| &path[at..]);
+    if let Some(count) = demo.strip_prefix("/_demo/bytes/").and_then(|n| n.parse::<u64>().ok()) {
         return stream_bytes(count);
     }
-    if let Some(ms) = path.strip_prefix("/_demo/delay/").and_then(|n| n.parse::<u64>().ok()) {
+    if let Some(ms) = demo.strip_prefix("/_demo/delay/").and_then(|n| n.parse::<u64>().ok()) {
         actix_web::rt::time::sleep(Duration::from_millis(ms)).await;
     }
-    let status = path
+    let status = demo
         .strip_prefix("/_demo/status/")
         .and_then(|n| n.parse::<u16>().ok())
         .and_then(|code| actix_web::http::StatusCode::from_u16(code).ok())

@@ -99,9 +99,16 @@ impl State {
 impl Fakes {
     /// Starts the fakes and writes the credential files into a temporary directory.
     pub async fn start() -> Fakes {
-        let (sa_pem, sa_jwk) =
-            skybridge_actors::signing::generate_key(skybridge_actors::signing::Algorithm::RS256)
-                .expect("service-account key");
+        // Google's service-account keys are 2048-bit RSA in PKCS#8 PEM.
+        let sa_pem = openssl::pkey::PKey::from_rsa(openssl::rsa::Rsa::generate(2048).expect("rsa"))
+            .expect("pkey")
+            .private_key_to_pem_pkcs8()
+            .expect("pem");
+        let sa_pem = String::from_utf8(sa_pem).expect("utf8");
+        let sa_jwk = skybridge_actors::signing::SigningKey::from_pem(sa_pem.as_bytes())
+            .expect("sa key")
+            .public_jwk()
+            .clone();
         let state = Arc::new(State {
             issuer: Issuer::new(),
             base: Mutex::new(String::new()),

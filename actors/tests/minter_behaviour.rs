@@ -92,7 +92,8 @@ async fn failures_back_off_exponentially_and_recover() {
     fakes.set_mode(TOKEN, Mode::Unavailable);
     let (credentials, health) = start(&fakes, &service_account(), fast_options());
     eventually(Duration::from_secs(5), "not ready", || {
-        readiness(&health).is_some_and(|(s, d)| s == HealthState::NotReady && d.contains("HTTP 503"))
+        readiness(&health)
+            .is_some_and(|(s, d)| s == HealthState::NotReady && d.contains("HTTP 503"))
     })
     .await;
     let err = credentials.token("orders", None).await.expect_err("no token");
@@ -152,7 +153,12 @@ async fn every_documented_error_shape_is_reported_without_secrets() {
     let cases: Vec<(&'static str, Mode, String, &str)> = vec![
         (TOKEN, Mode::OAuthError, service_account(), "token endpoint: HTTP 400 (invalid_grant)"),
         (TOKEN, Mode::Forbidden, service_account(), "token endpoint: HTTP 403 (PERMISSION_DENIED)"),
-        (TOKEN, Mode::Garbage, service_account(), "token endpoint: unexpected answer: the body is not JSON"),
+        (
+            TOKEN,
+            Mode::Garbage,
+            service_account(),
+            "token endpoint: unexpected answer: the body is not JSON",
+        ),
         (TOKEN, Mode::MissingToken, service_account(), "no id_token in the answer"),
         (TOKEN, Mode::Slow(slow), service_account(), "token endpoint: request failed: timed out"),
         (METADATA, Mode::Garbage, metadata_at(&fakes.base), "lacks Metadata-Flavor: Google"),

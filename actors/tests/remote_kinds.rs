@@ -70,7 +70,8 @@ async fn google_service_account_end_to_end() {
 async fn service_account_token_goes_in_the_configured_header() {
     let fakes = Fakes::start().await;
     let config = fakes.config(&service_account("x-serverless-authorization"));
-    let credentials = Credentials::start_with(&config, Health::default(), fast_options()).expect("starts");
+    let credentials =
+        Credentials::start_with(&config, Health::default(), fast_options()).expect("starts");
     let token = credentials.token("orders", None).await.expect("token");
     assert_eq!(token.header_name(), "x-serverless-authorization");
     let err = credentials.token("nope", None).await.expect_err("unknown credential");
@@ -114,8 +115,9 @@ async fn azure_app_service_identity_end_to_end() {
 async fn app_service_without_its_environment_fails_to_start_naming_the_variable() {
     let fakes = Fakes::start().await;
     let options = MinterOptions { env: Arc::new(|_| None), ..fast_options() };
-    let err = Credentials::start_with(&fakes.config(&azure(&fakes, true)), Health::default(), options)
-        .expect_err("no environment");
+    let err =
+        Credentials::start_with(&fakes.config(&azure(&fakes, true)), Health::default(), options)
+            .expect_err("no environment");
     assert_eq!(
         err.to_string(),
         "credential \"orders\": environment variable IDENTITY_ENDPOINT is not set"
@@ -131,8 +133,12 @@ async fn a_broken_key_file_fails_start_without_showing_the_key() {
     key["private_key"] = serde_json::json!(pem.replace("MII", "XII"));
     key.as_object_mut().expect("object").remove("token_uri");
     std::fs::write(fakes.path("sa.json"), key.to_string()).expect("write");
-    let err = Credentials::start_with(&fakes.config(&service_account("authorization")), Health::default(), fast_options())
-        .expect_err("no token_uri");
+    let err = Credentials::start_with(
+        &fakes.config(&service_account("authorization")),
+        Health::default(),
+        fast_options(),
+    )
+    .expect_err("no token_uri");
     let message = err.to_string();
     assert!(message.contains("has no http(s) token_uri"), "{message}");
     assert!(!message.contains("PRIVATE KEY"), "{message}");
@@ -142,9 +148,12 @@ async fn a_broken_key_file_fails_start_without_showing_the_key() {
 async fn readiness_turns_ready_after_the_eager_mint_without_any_request() {
     let fakes = Fakes::start().await;
     let health = Health::default();
-    let _credentials =
-        Credentials::start_with(&fakes.config(&metadata(&fakes.base)), health.clone(), fast_options())
-            .expect("starts");
+    let _credentials = Credentials::start_with(
+        &fakes.config(&metadata(&fakes.base)),
+        health.clone(),
+        fast_options(),
+    )
+    .expect("starts");
     eventually(Duration::from_secs(5), "ready", || {
         health.snapshot().get("credential:orders").is_some_and(|c| c.state == HealthState::Ready)
     })

@@ -1,11 +1,11 @@
 //! The fake endpoints. Each checks its request field by field (protocol note A1–A3) and then
 //! answers according to its [`Mode`].
 
-use std::collections::BTreeMap;
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 use skybridge_actors::signing::unix_now;
+use std::collections::BTreeMap;
 
 use super::issuer::{decode_unverified, verify_with_jwks};
 use super::{AZURE_APP, AZURE_VM, IAM, METADATA, Mode, STS, State, TOKEN, next_serial};
@@ -107,14 +107,20 @@ fn token_endpoint(req: &HttpRequest, body: &[u8], state: &State) -> Result<Succe
     sa_jwks["keys"][0]["kid"] = json!(state.sa_key_id);
     verify_with_jwks(&sa_jwks, assertion, &token_uri, &state.sa_email)
         .map_err(|err| format!("assertion does not verify: {err}"))?;
-    let mut names: Vec<&str> = claims.as_object().map(|c| c.keys().map(String::as_str).collect()).unwrap_or_default();
+    let mut names: Vec<&str> =
+        claims.as_object().map(|c| c.keys().map(String::as_str).collect()).unwrap_or_default();
     names.sort_unstable();
-    expect(names == ["aud", "exp", "iat", "iss", "target_audience"], "assertion claims (no scope)")?;
+    expect(
+        names == ["aud", "exp", "iat", "iss", "target_audience"],
+        "assertion claims (no scope)",
+    )?;
     let iat = claims["iat"].as_u64().ok_or("iat must be an integer")?;
     expect(claims["exp"].as_u64() == Some(iat + 3600), "exp must be iat + 3600")?;
     expect(iat.abs_diff(unix_now()) <= 5, "iat must be now")?;
     let audience = claims["target_audience"].as_str().ok_or("target_audience")?;
-    Success::json(json!({"id_token": state.issuer.id_token(audience, &state.sa_email, state.lifetime())}))
+    Success::json(
+        json!({"id_token": state.issuer.id_token(audience, &state.sa_email, state.lifetime())}),
+    )
 }
 
 /// A2: metadata identity endpoint.
@@ -174,13 +180,26 @@ fn sts(req: &HttpRequest, body: &[u8], state: &State) -> Result<Success, String>
     expect(content_type(req) == FORM, "content type must be form-urlencoded")?;
     let form = exact_fields(
         body,
-        &["grant_type", "audience", "scope", "requested_token_type", "subject_token_type", "subject_token"],
+        &[
+            "grant_type",
+            "audience",
+            "scope",
+            "requested_token_type",
+            "subject_token_type",
+            "subject_token",
+        ],
     )?;
     expect(form["grant_type"] == "urn:ietf:params:oauth:grant-type:token-exchange", "grant_type")?;
     expect(form["audience"] == state.provider, "audience must be the provider")?;
     expect(form["scope"] == "https://www.googleapis.com/auth/cloud-platform", "scope")?;
-    expect(form["requested_token_type"] == "urn:ietf:params:oauth:token-type:access_token", "requested_token_type")?;
-    expect(form["subject_token_type"] == "urn:ietf:params:oauth:token-type:jwt", "subject_token_type")?;
+    expect(
+        form["requested_token_type"] == "urn:ietf:params:oauth:token-type:access_token",
+        "requested_token_type",
+    )?;
+    expect(
+        form["subject_token_type"] == "urn:ietf:params:oauth:token-type:jwt",
+        "subject_token_type",
+    )?;
     let issued = state.azure_tokens.lock().expect("tokens").contains(&form["subject_token"]);
     expect(issued, "subject_token must be the Azure access token")?;
     let federated = format!("ya29.federated-{}", next_serial(state));
@@ -196,16 +215,25 @@ fn sts(req: &HttpRequest, body: &[u8], state: &State) -> Result<Success, String>
 /// A3 step 3: IAM Credentials `generateIdToken`.
 fn iam(req: &HttpRequest, body: &[u8], state: &State) -> Result<Success, String> {
     expect(req.method() == Method::POST, "method must be POST")?;
-    let expected = format!("/v1/projects/-/serviceAccounts/{}:generateIdToken", state.service_account);
+    let expected =
+        format!("/v1/projects/-/serviceAccounts/{}:generateIdToken", state.service_account);
     expect(req.path() == expected, "path must name the service account with the - wildcard")?;
     expect(content_type(req) == "application/json", "content type must be JSON")?;
     let bearer = header(req, "authorization");
     let federated = bearer.strip_prefix("Bearer ").unwrap_or_default().to_owned();
-    expect(state.federated_tokens.lock().expect("tokens").contains(&federated), "Bearer <federated token>")?;
+    expect(
+        state.federated_tokens.lock().expect("tokens").contains(&federated),
+        "Bearer <federated token>",
+    )?;
     let body: Value = serde_json::from_slice(body).map_err(|err| format!("body: {err}"))?;
     let audience = body["audience"].as_str().ok_or("audience")?.to_owned();
-    expect(body == json!({"audience": audience, "includeEmail": true}), "body must be audience + includeEmail")?;
-    Success::json(json!({"token": state.issuer.id_token(&audience, &state.service_account, state.lifetime())}))
+    expect(
+        body == json!({"audience": audience, "includeEmail": true}),
+        "body must be audience + includeEmail",
+    )?;
+    Success::json(
+        json!({"token": state.issuer.id_token(&audience, &state.service_account, state.lifetime())}),
+    )
 }
 
 fn expect(ok: bool, what: &str) -> Result<(), String> {
@@ -227,7 +255,9 @@ fn exact_fields(encoded: &[u8], names: &[&str]) -> Result<BTreeMap<String, Strin
     for pair in text.split('&').filter(|p| !p.is_empty()) {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
         let decode = |s: &str| {
-            percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned()
+            percent_encoding::percent_decode_str(&s.replace('+', " "))
+                .decode_utf8_lossy()
+                .into_owned()
         };
         if fields.insert(decode(name), decode(value)).is_some() {
             return Err(format!("field {name} repeated"));

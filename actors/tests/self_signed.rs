@@ -23,7 +23,8 @@ fn config(dir: &Path, ttl: &str, delay: &str) -> skybridge_shared::config::Confi
     config_in(
         dir,
         &format!(
-            "[[credentials]]\nname = \"signed\"\nkind = \"self_signed\"\naudience = \"{AUDIENCE}\"\n\
+            "[[credentials]]\nname = \"signed\"\nkind = \"self_signed\"\n\
+             audience = \"{AUDIENCE}\"\n\
              issuer = \"{ISSUER}\"\nsigning_keys = \"keys\"\nttl = \"{ttl}\"\n\
              publish_delay = \"{delay}\"\ninclude_caller = true\n"
         ),
@@ -96,7 +97,9 @@ async fn tokens_verify_against_the_published_jwks_for_every_algorithm() {
             .expect("verifies");
         assert_eq!(
             claims["caller"],
-            serde_json::json!({"iss": caller().issuer, "sub": "alice", "azp": "app-1", "tid": "tenant"})
+            serde_json::json!({
+                "iss": caller().issuer, "sub": "alice", "azp": "app-1", "tid": "tenant",
+            })
         );
         let other = credentials.token("signed", Some(&caller())).await.expect("token");
         assert_ne!(other.jwt(), with_caller.jwt(), "per-caller tokens are not cached");

@@ -234,7 +234,8 @@ mod tests {
 
     #[test]
     fn resource_is_decoded_from_the_identity_url() {
-        let url = "http://127.0.0.1:1/metadata/identity/oauth2/token?api-version=2018-02-01&resource=api%3A%2F%2Fabc";
+        let url = "http://127.0.0.1:1/metadata/identity/oauth2/token\
+                   ?api-version=2018-02-01&resource=api%3A%2F%2Fabc";
         assert_eq!(query_param(url, "resource").as_deref(), Some("api://abc"));
         assert_eq!(query_param(url, "missing"), None);
     }

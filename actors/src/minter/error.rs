@@ -43,7 +43,7 @@ pub(crate) enum MintError {
     #[error("no token within {0:?}")]
     Timeout(std::time::Duration),
     /// The endpoint answered with an error status; `code` is its OAuth / Google error code.
-    #[error("{step}: HTTP {status}{}", code.as_ref().map(|c| format!(" ({c})")).unwrap_or_default())]
+    #[error("{step}: HTTP {status}{}", code_suffix(code.as_deref()))]
     Status { step: &'static str, status: u16, code: Option<String> },
     /// The endpoint answered 2xx with something that is not the documented shape.
     #[error("{step}: unexpected answer: {detail}")]
@@ -54,4 +54,8 @@ pub(crate) enum MintError {
     /// Something local failed (signing the assertion, reading the environment).
     #[error("{0}")]
     Local(String),
+}
+
+fn code_suffix(code: Option<&str>) -> String {
+    code.map(|code| format!(" ({code})")).unwrap_or_default()
 }

@@ -68,7 +68,11 @@ impl KeyWatcher {
             Err(err) => {
                 // Keep what is loaded: a directory briefly missing during a secret remount
                 // must not unpublish keys whose tokens are live.
-                tracing::warn!(credential = %name, error = %err, "Cannot scan the signing key directory.");
+                tracing::warn!(
+                    credential = %name,
+                    error = %err,
+                    "Cannot scan the signing key directory."
+                );
                 (None, Vec::new())
             }
         };
@@ -79,7 +83,11 @@ impl KeyWatcher {
         let changed = self.rotation.settle(now, self.settings.publish_delay, self.settings.retain);
         let signer = self.rotation.signer();
         if changed && let Some(signer) = &signer {
-            tracing::info!(credential = %name, kid = signer.kid(), "Signing with a new self-signed key.");
+            tracing::info!(
+                credential = %name,
+                kid = signer.kid(),
+                "Signing with a new self-signed key."
+            );
         }
         let published = self.rotation.published();
         let (state, detail) = match (&signer, broken.is_empty()) {
@@ -131,7 +139,12 @@ fn read_keys(settings: &WatchSettings) -> std::io::Result<(Option<Vec<Found>>, V
             }
             Err(err) => {
                 let file = path.display().to_string();
-                tracing::warn!(credential = %settings.name, file = %file, error = %err, "Cannot load a signing key.");
+                tracing::warn!(
+                    credential = %settings.name,
+                    file = %file,
+                    error = %err,
+                    "Cannot load a signing key."
+                );
                 broken.push(file);
             }
         }

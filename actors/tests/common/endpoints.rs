@@ -231,8 +231,9 @@ fn iam(req: &HttpRequest, body: &[u8], state: &State) -> Result<Success, String>
         body == json!({"audience": audience, "includeEmail": true}),
         "body must be audience + includeEmail",
     )?;
+    let lifetime = state.lifetime();
     Success::json(
-        json!({"token": state.issuer.id_token(&audience, &state.service_account, state.lifetime())}),
+        json!({"token": state.issuer.id_token(&audience, &state.service_account, lifetime)}),
     )
 }
 

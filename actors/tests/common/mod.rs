@@ -117,7 +117,11 @@ impl Fakes {
             sa_email: "invoker@test-project.iam.gserviceaccount.com".into(),
             app_id_uri: "api://0b1f5c6e-skybridge".into(),
             app_service_secret: "app-service-secret-value-do-not-log".into(),
-            provider: "//iam.googleapis.com/projects/123456/locations/global/workloadIdentityPools/azure/providers/entra".into(),
+            provider: concat!(
+                "//iam.googleapis.com/projects/123456/locations/global/",
+                "workloadIdentityPools/azure/providers/entra"
+            )
+            .into(),
             service_account: "runner@test-project.iam.gserviceaccount.com".into(),
             lifetime: Mutex::new(Duration::from_secs(3600)),
             modes: Mutex::default(),
@@ -166,7 +170,10 @@ impl Fakes {
             "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
             "token_url": format!("{}/v1/token", self.base),
             "credential_source": {
-                "url": format!("{}/metadata/identity/oauth2/token?api-version=2018-02-01&resource={resource}", self.base),
+                "url": format!(
+                    "{}/metadata/identity/oauth2/token?api-version=2018-02-01&resource={resource}",
+                    self.base
+                ),
                 "headers": {"Metadata": "True"},
                 "format": {"type": "json", "subject_token_field_name": "access_token"},
             },

@@ -1,1 +1,4 @@
 //! The `skybridge` subcommands other than `run`, one module each.
+
+pub mod keys;
+pub mod token;

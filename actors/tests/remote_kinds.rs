@@ -160,3 +160,18 @@ async fn readiness_turns_ready_after_the_eager_mint_without_any_request() {
     .await;
     assert_eq!(fakes.count(METADATA), 1);
 }
+
+#[actix_rt::test]
+async fn https_endpoints_are_verified_against_the_configured_roots() {
+    let fakes = Fakes::start_tls().await;
+    let roots = vec![fakes.ca_pem.clone().expect("certificate")];
+    let options = MinterOptions { extra_roots_pem: roots, ..fast_options() };
+    mint_and_verify(&fakes, &azure(&fakes, false), options).await;
+
+    // Without the test root the same endpoints are refused: the certificate is checked.
+    let health = Health::default();
+    let config = fakes.config(&service_account("authorization"));
+    let credentials = Credentials::start_with(&config, health, fast_options()).expect("starts");
+    let err = credentials.token("orders", None).await.expect_err("untrusted certificate");
+    assert!(err.to_string().contains("token endpoint: request failed"), "{err}");
+}

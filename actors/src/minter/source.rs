@@ -61,3 +61,35 @@ pub(crate) fn accept_id_token(
     }
     Ok(Minted { jwt, expires_at })
 }
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use serde_json::json;
+
+    use super::*;
+    use crate::signing::unix_now;
+
+    fn jwt(claims: serde_json::Value) -> String {
+        let part = |v: serde_json::Value| URL_SAFE_NO_PAD.encode(v.to_string());
+        format!("{}.{}.c2ln", part(json!({"alg": "RS256"})), part(claims))
+    }
+
+    #[test]
+    fn only_live_tokens_for_our_audience_are_accepted() {
+        let exp = unix_now() + 600;
+        let ok = accept_id_token("s", jwt(json!({"aud": ["x", "a"], "exp": exp})), "a");
+        assert!(ok.is_ok_and(|m| m.expires_at > SystemTime::now()));
+        let cases = [
+            (jwt(json!({"aud": "b", "exp": exp})), "its aud is not \"a\""),
+            (jwt(json!({"aud": "a", "exp": unix_now() - 1})), "it has already expired"),
+            (jwt(json!({"aud": "a", "exp": "soon"})), "it has no integer exp"),
+            ("not-a-jwt".to_owned(), "the token is not a compact JWT"),
+        ];
+        for (token, expected) in cases {
+            let err = accept_id_token("s", token, "a").err().map(|e| e.to_string());
+            assert_eq!(err, Some(format!("s: unusable token: {expected}")));
+        }
+    }
+}

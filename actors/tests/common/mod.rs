@@ -10,6 +10,7 @@
 
 pub mod endpoints;
 pub mod issuer;
+pub mod tls;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -78,6 +79,8 @@ pub struct Fakes {
     pub state: Arc<State>,
     pub base: String,
     pub dir: tempfile::TempDir,
+    /// The HTTPS listener's certificate, when started with [`Fakes::start_tls`].
+    pub ca_pem: Option<Vec<u8>>,
     handle: actix_web::dev::ServerHandle,
 }
 
@@ -97,8 +100,18 @@ impl State {
 }
 
 impl Fakes {
-    /// Starts the fakes and writes the credential files into a temporary directory.
+    /// Starts the fakes over plain HTTP and writes the credential files.
     pub async fn start() -> Fakes {
+        Self::start_with(false).await
+    }
+
+    /// Starts the fakes over HTTPS with a certificate generated now.
+    pub async fn start_tls() -> Fakes {
+        Self::start_with(true).await
+    }
+
+    /// Starts the fakes and writes the credential files into a temporary directory.
+    async fn start_with(tls: bool) -> Fakes {
         // Google's service-account keys are 2048-bit RSA in PKCS#8 PEM.
         let sa_pem = openssl::pkey::PKey::from_rsa(openssl::rsa::Rsa::generate(2048).expect("rsa"))
             .expect("pkey")
@@ -136,17 +149,22 @@ impl Fakes {
             App::new().app_data(data.clone()).default_service(web::to(endpoints::dispatch))
         })
         .workers(2)
-        .disable_signals()
-        .bind(("127.0.0.1", 0))
-        .expect("bind fakes");
+        .disable_signals();
+        let (server, ca_pem) = if tls {
+            let (pem, acceptor) = tls::acceptor();
+            (server.bind_openssl(("127.0.0.1", 0), acceptor).expect("bind fakes"), Some(pem))
+        } else {
+            (server.bind(("127.0.0.1", 0)).expect("bind fakes"), None)
+        };
         let addr = server.addrs()[0];
         let server = server.run();
         let handle = server.handle();
         actix_rt::spawn(server);
-        let base = format!("http://{addr}");
+        let scheme = if tls { "https" } else { "http" };
+        let base = format!("{scheme}://{addr}");
         *state.base.lock().expect("base") = base.clone();
         let dir = tempfile::tempdir().expect("tempdir");
-        let fakes = Fakes { state, base, dir, handle };
+        let fakes = Fakes { state, base, dir, ca_pem, handle };
         fakes.write_files(&sa_pem);
         fakes
     }

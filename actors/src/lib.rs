@@ -1,4 +1,12 @@
-//! The background parts of Skybridge that outlive a single request: today the audit trail's
-//! sink ([`audit`]), which batches, spools and exports one record per request.
+//! The actix actors of Skybridge and the background parts that outlive a single request.
+//!
+//! - [`minter`]: the token minter, one actor per upstream credential, which keeps a current
+//!   token in a lock-free snapshot that request handlers read without a message round trip.
+//! - [`signing`]: private keys, public JWKs, compact JWS; used by the `self_signed` credential
+//!   and the `skybridge keys` / `skybridge token` commands.
+//! - [`audit`]: the audit trail's sink, which batches, spools and exports one record per
+//!   request on its own threads.
 
 pub mod audit;
+pub mod minter;
+pub mod signing;

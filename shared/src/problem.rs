@@ -51,6 +51,8 @@ pub mod types {
         UPSTREAM_UNREACHABLE = ("upstream-unreachable", 502, "The upstream could not be reached");
         /// The upstream did not answer within the configured timeout.
         UPSTREAM_TIMEOUT = ("upstream-timeout", 504, "The upstream did not answer in time");
+        /// The upstream's credential has no valid token and none could be minted.
+        CREDENTIAL_UNAVAILABLE = ("credential-unavailable", 503, "The upstream credential is unavailable");
         /// The gateway is shutting down or a dependency is unavailable.
         SERVICE_UNAVAILABLE = ("service-unavailable", 503, "The gateway cannot serve this request now");
         /// Something inside the gateway failed; details are in its log under the request id.

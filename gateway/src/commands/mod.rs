@@ -2,3 +2,5 @@
 
 pub mod audit_query;
 pub mod check_config;
+pub mod keys;
+pub mod token;

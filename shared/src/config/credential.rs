@@ -39,6 +39,17 @@ pub struct CredentialConfig {
     /// `azure_workload_identity`: base URL of IAM Credentials; required, no default.
     #[serde(default)]
     pub iam_credentials_url: Option<String>,
+    /// `azure_workload_identity` on App Service, Functions or Container Apps: the name of the
+    /// environment variable holding the managed identity endpoint (Azure sets
+    /// `IDENTITY_ENDPOINT`). Set together with `identity_header_env`; absent means the
+    /// credential file's `credential_source.url` (the VM identity endpoint) is used.
+    #[serde(default)]
+    pub identity_endpoint_env: Option<String>,
+    /// `azure_workload_identity` on App Service: the name of the environment variable holding
+    /// the secret sent as `X-IDENTITY-HEADER` (Azure sets `IDENTITY_HEADER`). Naming the
+    /// variable instead of the value keeps the secret out of the configuration file.
+    #[serde(default)]
+    pub identity_header_env: Option<String>,
     /// `self_signed`: the `iss` of the tokens.
     #[serde(default)]
     pub issuer: Option<String>,
@@ -51,6 +62,10 @@ pub struct CredentialConfig {
     /// `self_signed`: token lifetime. Default `5m`.
     #[serde(default = "default_ttl", with = "humantime_serde")]
     pub ttl: Duration,
+    /// `self_signed`: add the caller's verified identity (issuer, subject, client id, tenant)
+    /// as a `caller` claim. Such tokens are signed per request instead of cached. Default false.
+    #[serde(default)]
+    pub include_caller: bool,
 }
 
 /// How a credential's token is obtained.
@@ -76,6 +91,16 @@ pub enum InjectHeader {
     Authorization,
     /// `X-Serverless-Authorization: Bearer …`, leaving `Authorization` to the caller.
     XServerlessAuthorization,
+}
+
+impl InjectHeader {
+    /// The lower-case header name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Authorization => "authorization",
+            Self::XServerlessAuthorization => "x-serverless-authorization",
+        }
+    }
 }
 
 fn default_publish_delay() -> Duration {

@@ -127,3 +127,61 @@ key = "cookie:x"
     let cert = problems.0.iter().find(|p| p.key == "listener.tls.certificate").expect("cert");
     assert!(cert.reason.contains("missing-cert.pem"), "{}", cert.reason);
 }
+
+#[test]
+fn credential_fields_are_checked_per_kind() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "external_account.json", "{}");
+    std::fs::create_dir(dir.path().join("keys")).expect("mkdir");
+    let credentials = r#"
+[[credentials]]
+name = "azure"
+kind = "azure_workload_identity"
+audience = "https://a.run.app"
+credential_file = "external_account.json"
+service_account = "bad/account"
+iam_credentials_url = "http://127.0.0.1:1"
+identity_endpoint_env = "IDENTITY_ENDPOINT"
+
+[[credentials]]
+name = "meta"
+kind = "gce_metadata"
+audience = "https://a.run.app"
+metadata_url = "http://127.0.0.1:1"
+include_caller = true
+identity_header_env = "IDENTITY_HEADER"
+
+[[credentials]]
+name = "signed"
+kind = "self_signed"
+audience = "https://a.run.app"
+issuer = "https://skybridge.test"
+signing_keys = "external_account.json"
+include_caller = true
+"#;
+    let path = write(dir.path(), "a.toml", &format!("{MINIMAL}{credentials}"));
+    let config = load(Some(&path)).expect("loads");
+    assert!(config.credentials[2].include_caller);
+    let problems = config.validate();
+    let keys: Vec<&str> = problems.0.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "credentials[0].service_account",
+            "credentials[0].identity_header_env",
+            "credentials[1].identity_endpoint_env",
+            "credentials[1].include_caller",
+            "credentials[2].signing_keys",
+        ],
+        "{problems}"
+    );
+
+    let fixed = credentials
+        .replace("bad/account", "invoker@p.iam.gserviceaccount.com")
+        .replace("identity_endpoint_env = \"IDENTITY_ENDPOINT\"", "")
+        .replace("include_caller = true\nidentity_header_env = \"IDENTITY_HEADER\"", "")
+        .replace("signing_keys = \"external_account.json\"", "signing_keys = \"keys\"");
+    let path = write(dir.path(), "b.toml", &format!("{MINIMAL}{fixed}"));
+    let config = load(Some(&path)).expect("loads");
+    assert!(config.validate().is_empty(), "{}", config.validate());
+}

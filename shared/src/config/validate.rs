@@ -284,6 +284,14 @@ impl Config {
                 require("credential_file", credential.credential_file.is_some());
                 require("service_account", credential.service_account.is_some());
                 require("iam_credentials_url", credential.iam_credentials_url.is_some());
+                if let Some(account) = &credential.service_account
+                    && (account.is_empty() || account.contains(['/', '?', '#', ' ', '%']))
+                {
+                    problems.push(
+                        format!("{key}.service_account"),
+                        "must be a service-account email or unique id",
+                    );
+                }
             }
             CredentialKind::SelfSigned => {
                 require("audience", credential.audience.is_some());
@@ -309,6 +317,12 @@ impl Config {
             }
         }
         check_positive(problems, &format!("{key}.ttl"), credential.ttl);
+        check_credential_kind_fields(problems, key, credential);
+        if let Some(dir) = &credential.signing_keys
+            && std::fs::metadata(self.resolve(dir)).is_ok_and(|m| !m.is_dir())
+        {
+            problems.push(format!("{key}.signing_keys"), "must be a directory of PEM private keys");
+        }
     }
 
     /// Records a problem unless `path` (resolved against the file's directory) exists.
@@ -317,6 +331,41 @@ impl Config {
         if let Err(err) = std::fs::metadata(&resolved) {
             problems.push(key.to_owned(), format!("cannot read {}: {err}", resolved.display()));
         }
+    }
+}
+
+/// Rejects fields that only one kind reads, so a typo in `kind` is not silently ignored.
+fn check_credential_kind_fields(
+    problems: &mut ConfigProblems,
+    key: &str,
+    credential: &CredentialConfig,
+) {
+    let azure = credential.kind == CredentialKind::AzureWorkloadIdentity;
+    let endpoint = credential.identity_endpoint_env.is_some();
+    let header = credential.identity_header_env.is_some();
+    if (endpoint || header) && !azure {
+        problems.push(
+            format!("{key}.identity_endpoint_env"),
+            "identity_endpoint_env and identity_header_env apply to kind azure_workload_identity",
+        );
+    } else if endpoint != header {
+        problems.push(
+            format!("{key}.identity_header_env"),
+            "identity_endpoint_env and identity_header_env must be set together",
+        );
+    }
+    for (field, name) in [
+        ("identity_endpoint_env", &credential.identity_endpoint_env),
+        ("identity_header_env", &credential.identity_header_env),
+    ] {
+        if let Some(name) = name
+            && (name.is_empty() || name.contains(['=', '\0']))
+        {
+            problems.push(format!("{key}.{field}"), "must name an environment variable");
+        }
+    }
+    if credential.include_caller && credential.kind != CredentialKind::SelfSigned {
+        problems.push(format!("{key}.include_caller"), "applies to kind self_signed only");
     }
 }
 

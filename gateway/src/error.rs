@@ -64,6 +64,14 @@ pub enum GatewayError {
         /// The upstream's name.
         upstream: String,
     },
+    /// The upstream's credential has no valid token.
+    #[error("credential {credential} unavailable: {cause}")]
+    CredentialUnavailable {
+        /// The credential's name.
+        credential: String,
+        /// Why, for the log only.
+        cause: String,
+    },
     /// The gateway is draining or a dependency is missing.
     #[error("unavailable: {0}")]
     Unavailable(&'static str),
@@ -83,6 +91,7 @@ impl GatewayError {
             Self::PayloadTooLarge { .. } => types::PAYLOAD_TOO_LARGE,
             Self::UpstreamUnreachable { .. } => types::UPSTREAM_UNREACHABLE,
             Self::UpstreamTimeout { .. } => types::UPSTREAM_TIMEOUT,
+            Self::CredentialUnavailable { .. } => types::CREDENTIAL_UNAVAILABLE,
             Self::Unavailable(_) => types::SERVICE_UNAVAILABLE,
             Self::Internal(_) => types::INTERNAL,
         }
@@ -98,7 +107,9 @@ impl GatewayError {
             | Self::MethodNotAllowed { .. }
             | Self::PayloadTooLarge { .. } => Origin::Client,
             Self::UpstreamUnreachable { .. } | Self::UpstreamTimeout { .. } => Origin::Upstream,
-            Self::Unavailable(_) | Self::Internal(_) => Origin::Internal,
+            Self::CredentialUnavailable { .. } | Self::Unavailable(_) | Self::Internal(_) => {
+                Origin::Internal
+            }
         }
     }
 
@@ -108,6 +119,7 @@ impl GatewayError {
             Self::UpstreamUnreachable { .. } => "upstream_unreachable",
             Self::UpstreamTimeout { .. } => "upstream_timeout",
             Self::ClientBodyFailed => "client_closed",
+            Self::CredentialUnavailable { .. } => "credential_unavailable",
             other => other.problem_type().slug,
         }
     }
@@ -129,6 +141,9 @@ impl GatewayError {
                 "The upstream could not be reached or failed the exchange.".to_owned()
             }
             Self::UpstreamTimeout { .. } => "The upstream did not answer in time.".to_owned(),
+            Self::CredentialUnavailable { .. } => {
+                "No credential for the upstream could be obtained; try again shortly.".to_owned()
+            }
             Self::Unavailable(why) => format!("{why}."),
             Self::Internal(_) => "An internal error occurred; quote the request id.".to_owned(),
         }
@@ -148,7 +163,7 @@ impl GatewayError {
                     response.insert_header((header::ALLOW, value));
                 }
             }
-            Self::Unavailable(_) => {
+            Self::Unavailable(_) | Self::CredentialUnavailable { .. } => {
                 response.insert_header((header::RETRY_AFTER, "1"));
             }
             _ => {}

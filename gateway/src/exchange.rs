@@ -42,6 +42,8 @@ pub struct Exchange {
     pub path: Option<String>,
     /// The matched route, once known.
     pub route: Option<Arc<Route>>,
+    /// The credential presented upstream (its name, never the token).
+    pub credential: Option<Arc<str>>,
     /// The upstream's status and time to response head, once it answered.
     pub upstream_result: Option<(u16, Duration)>,
     answer: Option<(u16, Decision, Option<&'static str>)>,
@@ -72,6 +74,7 @@ impl Exchange {
             user_agent,
             path: None,
             route: None,
+            credential: None,
             upstream_result: None,
             answer: None,
             finished: false,
@@ -135,7 +138,7 @@ impl Exchange {
             client_id: None,
             tenant: None,
             rate_limit_remaining: None,
-            credential: None,
+            credential: self.credential.as_deref().map(str::to_owned),
             upstream_status: self.upstream_result.map(|(status, _)| status),
             duration_ms: self.elapsed().as_secs_f64() * 1000.0,
             upstream_duration_ms: self.upstream_result.map(|(_, d)| d.as_secs_f64() * 1000.0),

@@ -9,9 +9,11 @@
 pub mod admin;
 pub mod commands;
 pub mod correlation;
+pub mod credential;
 pub mod error;
 pub mod exchange;
 pub mod forward;
+pub mod jwks;
 pub mod logging;
 pub mod metrics;
 pub mod path;

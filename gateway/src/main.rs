@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use skybridge_gateway::commands::audit_query::{self, AuditQueryArgs};
 use skybridge_gateway::commands::check_config::{self, CheckConfigArgs};
+use skybridge_gateway::commands::keys::{self, KeysArgs};
+use skybridge_gateway::commands::token::{self, TokenArgs};
 use skybridge_gateway::logging::{self, LogFormat};
 use skybridge_gateway::server;
 
@@ -26,6 +28,10 @@ enum Command {
     Run(RunArgs),
     /// Load and validate a configuration; print every problem; exit 1 if any.
     CheckConfig(CheckConfigArgs),
+    /// Sign development and load-test tokens.
+    Token(TokenArgs),
+    /// Create signing keys for the self-signed credential or development issuers.
+    Keys(KeysArgs),
     /// Work with the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -54,6 +60,8 @@ fn main() -> ExitCode {
             run(&args)
         }
         Command::Audit(AuditCommand::Query(args)) => report(audit_query::run(&args)),
+        Command::Token(args) => report(token::run(&args)),
+        Command::Keys(args) => report(keys::run(&args)),
         Command::CheckConfig(args) => {
             if check_config::run(&args) {
                 ExitCode::SUCCESS

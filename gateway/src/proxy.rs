@@ -3,7 +3,9 @@
 //!
 //! 1. correlate: keep or assign `x-request-id`, continue or start the trace;
 //! 2. route: normalise the path and pick the route (404, 405);
-//! 3. forward: stream the request to the upstream and its answer back (413, 502, 504).
+//! 3. credential: the token the upstream expects ([`crate::credential`], 503);
+//! 4. forward: stream the request to the upstream and its answer back (413, 502, 504), once
+//!    more with a fresh token if the upstream refused the first one and resending is safe.
 //!
 //! A step either hands the request on or ends it with a [`GatewayError`], which is turned
 //! into problem+json in one place. Every response carries `x-request-id`.
@@ -11,20 +13,23 @@
 use std::sync::Arc;
 
 use actix_web::body::MessageBody;
+use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
+use skybridge_actors::minter::Token;
 use skybridge_shared::audit::Decision;
 use tracing::{Instrument, field};
 
 use crate::correlation::{
     self, REQUEST_ID_HEADER, TRACEPARENT_HEADER, TRACESTATE_HEADER, TraceContext,
 };
+use crate::credential;
 use crate::error::{GatewayError, Origin};
 use crate::exchange::{AuditedBody, Exchange};
-use crate::forward::{self, Outbound};
+use crate::forward::{self, Forwarded, Outbound};
 use crate::path::{self, NormalPath};
 use crate::routing::{Route, RouteMiss};
-use crate::state::{Gateway, Runtime, WorkerClients};
+use crate::state::{Gateway, Runtime, Upstream, WorkerClients};
 
 /// Entry point for every request on the public listener.
 pub async fn handle(request: HttpRequest, payload: web::Payload) -> HttpResponse {
@@ -43,8 +48,9 @@ pub async fn handle(request: HttpRequest, payload: web::Payload) -> HttpResponse
         http.response.status_code = field::Empty,
     );
     let runtime = gateway.runtime();
-    let result =
-        run_steps(&request, payload, &mut exchange, &runtime).instrument(span.clone()).await;
+    let result = run_steps(&request, payload, &mut exchange, &gateway, &runtime)
+        .instrument(span.clone())
+        .await;
     let (mut response, decision, reason) = match result {
         Ok(response) => (response, Decision::Allow, None),
         Err(err) => {
@@ -83,13 +89,34 @@ async fn run_steps(
     request: &HttpRequest,
     payload: web::Payload,
     exchange: &mut Exchange,
+    gateway: &Gateway,
     runtime: &Runtime,
 ) -> Result<HttpResponse, GatewayError> {
     let path = path::normalize(request.uri().path())?;
     exchange.path = Some(path.decoded.clone());
     let route = route(request, runtime, &path)?;
     exchange.route = Some(route.clone());
-    forward_step(request, payload, exchange, runtime, &route, &path).await
+    let upstream = runtime
+        .upstreams
+        .get(&route.upstream)
+        .ok_or_else(|| GatewayError::Internal(format!("upstream {} missing", route.upstream)))?;
+    let headers = correlation_headers(request, exchange)?;
+    let mut token = credential::obtain(&gateway.credentials, upstream, None).await?;
+    exchange.credential = upstream.credential.clone();
+    let plan = Plan { request, runtime, upstream, path, headers };
+    let mut forwarded = forward_step(&plan, Some(payload), exchange, token.as_ref()).await?;
+    if forwarded.status == StatusCode::UNAUTHORIZED
+        && let Some(rejected) = token.take()
+    {
+        gateway.credentials.invalidate(&rejected.credential(), &rejected);
+        if credential::may_resend(request.method(), forward::has_body(request)) {
+            tracing::info!("Upstream refused the credential; resending once with a new token.");
+            drop(forwarded);
+            token = credential::obtain(&gateway.credentials, upstream, None).await?;
+            forwarded = forward_step(&plan, None, exchange, token.as_ref()).await?;
+        }
+    }
+    Ok(forwarded.response)
 }
 
 /// Step 2: the route the normalised path selects.
@@ -112,23 +139,12 @@ fn route(
     Ok(route)
 }
 
-/// Step 3: the upstream exchange.
-async fn forward_step(
+/// The request id and trace context sent upstream.
+fn correlation_headers(
     request: &HttpRequest,
-    payload: web::Payload,
-    exchange: &mut Exchange,
-    runtime: &Runtime,
-    route: &Route,
-    path: &NormalPath,
-) -> Result<HttpResponse, GatewayError> {
-    let upstream = runtime
-        .upstreams
-        .get(&route.upstream)
-        .ok_or_else(|| GatewayError::Internal(format!("upstream {} missing", route.upstream)))?;
-    let clients = request
-        .app_data::<WorkerClients>()
-        .ok_or(GatewayError::Internal("worker clients missing".into()))?;
-    let mut set_headers = vec![
+    exchange: &Exchange,
+) -> Result<Vec<(HeaderName, HeaderValue)>, GatewayError> {
+    let mut headers = vec![
         header_value(REQUEST_ID_HEADER, &exchange.request_id)?,
         header_value(
             TRACEPARENT_HEADER,
@@ -138,17 +154,46 @@ async fn forward_step(
     if exchange.trace.is_continued()
         && let Some(state) = request.headers().get(TRACESTATE_HEADER)
     {
-        set_headers.push((HeaderName::from_static(TRACESTATE_HEADER), state.clone()));
+        headers.push((HeaderName::from_static(TRACESTATE_HEADER), state.clone()));
     }
+    Ok(headers)
+}
+
+/// Everything the earlier steps decided about the upstream request.
+struct Plan<'a> {
+    request: &'a HttpRequest,
+    runtime: &'a Runtime,
+    upstream: &'a Upstream,
+    path: NormalPath,
+    /// Headers set upstream, replacing any caller copies.
+    headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+/// Final step: the upstream exchange.
+async fn forward_step(
+    plan: &Plan<'_>,
+    payload: Option<web::Payload>,
+    exchange: &mut Exchange,
+    token: Option<&Token>,
+) -> Result<Forwarded, GatewayError> {
+    let clients = plan
+        .request
+        .app_data::<WorkerClients>()
+        .ok_or(GatewayError::Internal("worker clients missing".into()))?;
+    let mut set_headers = plan.headers.clone();
+    if let Some(token) = token {
+        set_headers.push(credential::header(token)?);
+    }
+    let config = &plan.runtime.config;
     let outbound = Outbound {
-        request,
-        upstream,
-        client: clients.get(runtime, upstream),
-        path,
+        request: plan.request,
+        upstream: plan.upstream,
+        client: clients.get(plan.runtime, plan.upstream),
+        path: &plan.path,
         set_headers,
         drop_headers: Vec::new(),
-        max_body_bytes: runtime.config.listener.max_body_bytes,
-        listener_scheme: if runtime.config.listener.tls.is_some() { "https" } else { "http" },
+        max_body_bytes: config.listener.max_body_bytes,
+        listener_scheme: if config.listener.tls.is_some() { "https" } else { "http" },
     };
     let forwarded = forward::forward(outbound, payload).await?;
     exchange.upstream_result = Some((forwarded.status.as_u16(), forwarded.elapsed));
@@ -157,7 +202,7 @@ async fn forward_step(
         upstream.duration_ms = forwarded.elapsed.as_secs_f64() * 1000.0,
         "Upstream answered."
     );
-    Ok(forwarded.response)
+    Ok(forwarded)
 }
 
 fn header_value(

@@ -12,13 +12,14 @@ use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};
 use openssl::ssl::SniError;
 use skybridge_actors::audit::{AuditError, AuditSink};
+use skybridge_actors::minter::{Credentials, MinterError};
 use skybridge_shared::config::Config;
 use skybridge_shared::health::Health;
 use uuid::Uuid;
 
 use crate::metrics::Metrics;
-use crate::state::{Gateway, Runtime, WorkerClients};
-use crate::{admin, proxy, reload, tls};
+use crate::state::{Gateway, Runtime, Services, WorkerClients};
+use crate::{admin, jwks, proxy, reload, tls};
 
 /// Time the audit sink gets at exit to deliver what is pending before leaving it spooled.
 const AUDIT_FLUSH_DEADLINE: Duration = Duration::from_secs(5);
@@ -45,6 +46,9 @@ pub enum StartError {
     /// The audit sink could not start (spool or audit file not writable).
     #[error("cannot start the audit trail: {0}")]
     Audit(#[from] AuditError),
+    /// A credential could not be set up (unreadable key file, bad credential file).
+    #[error("cannot start the token minter: {0}")]
+    Credentials(#[from] MinterError),
     /// The TLS acceptor could not be built.
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
@@ -65,7 +69,9 @@ pub async fn serve(config: Config, source: Option<PathBuf>) -> Result<(), StartE
         config.telemetry.instance_id.clone().unwrap_or_else(|| Uuid::new_v4().to_string());
     let audit =
         AuditSink::start(&config.telemetry, &config.base_dir, &instance_id, health.clone())?;
-    let gateway = web::Data::new(Gateway::new(runtime, health, metrics, audit));
+    let credentials = Credentials::start(&config, health.clone())?;
+    let services = Services { health, metrics, audit, credentials };
+    let gateway = web::Data::new(Gateway::new(runtime, services));
 
     let (public_listener, public_addr) = bind("public", &config.listener.address)?;
     let (admin_listener, admin_addr) = bind("admin", &config.admin.address)?;
@@ -76,6 +82,7 @@ pub async fn serve(config: Config, source: Option<PathBuf>) -> Result<(), StartE
         App::new()
             .app_data(public_state.clone())
             .app_data(WorkerClients::default())
+            .route(jwks::PATH, web::get().to(jwks::publish))
             .default_service(web::to(proxy::handle))
     })
     .disable_signals()

@@ -15,6 +15,7 @@ use actix_web::http::Uri;
 use arc_swap::ArcSwap;
 use openssl::ssl::{SslConnector, SslContext};
 use skybridge_actors::audit::AuditSink;
+use skybridge_actors::minter::Credentials;
 use skybridge_shared::config::{Config, ConfigProblems, UpstreamConfig};
 use skybridge_shared::health::Health;
 
@@ -31,17 +32,20 @@ pub struct Gateway {
     pub metrics: Metrics,
     /// Where every request's audit record goes.
     pub audit: AuditSink,
+    /// Tokens presented to upstreams.
+    pub credentials: Credentials,
     draining: AtomicBool,
 }
 
 impl Gateway {
     /// Shared state around a first snapshot.
-    pub fn new(runtime: Runtime, health: Health, metrics: Metrics, audit: AuditSink) -> Self {
+    pub fn new(runtime: Runtime, services: Services) -> Self {
         Self {
             runtime: ArcSwap::from_pointee(runtime),
-            health,
-            metrics,
-            audit,
+            health: services.health,
+            metrics: services.metrics,
+            audit: services.audit,
+            credentials: services.credentials,
             draining: AtomicBool::new(false),
         }
     }
@@ -65,6 +69,18 @@ impl Gateway {
     pub fn is_draining(&self) -> bool {
         self.draining.load(Ordering::SeqCst)
     }
+}
+
+/// The long-lived services the gateway is built around, started before the listeners.
+pub struct Services {
+    /// Readiness registry every service reports into.
+    pub health: Health,
+    /// Request metrics.
+    pub metrics: Metrics,
+    /// The audit sink.
+    pub audit: AuditSink,
+    /// The token minter.
+    pub credentials: Credentials,
 }
 
 /// One immutable configuration snapshot, ready to serve.

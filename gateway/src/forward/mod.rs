@@ -55,20 +55,28 @@ pub struct Forwarded {
     pub elapsed: Duration,
 }
 
+/// Whether the request carries a body (a non-zero `Content-Length`, or chunked).
+pub fn has_body(request: &HttpRequest) -> bool {
+    let headers = request.headers();
+    let declared = headers.get(header::CONTENT_LENGTH).is_some_and(|v| v.as_bytes() != b"0");
+    declared || headers.contains_key(header::TRANSFER_ENCODING)
+}
+
 /// Sends the request upstream and returns its response with the body still streaming.
+/// `payload` is the caller's body; `None` only for a resend of a request without one.
 pub async fn forward(
     outbound: Outbound<'_>,
-    payload: web::Payload,
+    payload: Option<web::Payload>,
 ) -> Result<Forwarded, GatewayError> {
     let content_length = declared_length(outbound.request)?;
     if content_length.is_some_and(|len| len > outbound.max_body_bytes) {
         return Err(GatewayError::PayloadTooLarge { limit: outbound.max_body_bytes });
     }
-    let has_body = content_length.is_some_and(|len| len > 0)
-        || outbound.request.headers().contains_key(header::TRANSFER_ENCODING);
     let url = outbound.upstream.url(&outbound.path.encoded, outbound.request.uri().query());
     let started = Instant::now();
-    let result = if has_body {
+    let result = if has_body(outbound.request) {
+        let payload =
+            payload.ok_or(GatewayError::Internal("a request body cannot be sent twice".into()))?;
         let (body, end) = LimitedBody::new(payload, outbound.max_body_bytes);
         let request = build_request(&outbound, &url);
         let sent = match content_length {

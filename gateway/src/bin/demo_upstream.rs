@@ -34,6 +34,24 @@ struct Args {
     /// PEM CA bundle; when set, clients must present a certificate it issued.
     #[arg(long, requires = "cert")]
     client_ca: Option<std::path::PathBuf>,
+    /// Require a bearer token verified against the JWKS at this URL (fetched per request),
+    /// the way Cloud Run checks its callers' ID tokens.
+    #[arg(long, requires = "verify_audience")]
+    verify_jwks_url: Option<String>,
+    /// The audience the token must carry.
+    #[arg(long)]
+    verify_audience: Option<String>,
+    /// The header holding the token.
+    #[arg(long, default_value = "authorization")]
+    verify_header: String,
+}
+
+/// What verified tokens must satisfy.
+#[derive(Clone)]
+struct Verify {
+    jwks_url: String,
+    audience: String,
+    header: String,
 }
 
 /// The verified client certificate's subject, recorded per connection.
@@ -44,9 +62,17 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let listener = std::net::TcpListener::bind(&args.listen)?;
     let address = listener.local_addr()?;
-    let server = HttpServer::new(|| App::new().default_service(web::to(answer)))
-        .workers(2)
-        .on_connect(record_peer);
+    let verify = match (args.verify_jwks_url, args.verify_audience) {
+        (Some(jwks_url), Some(audience)) => {
+            Some(Verify { jwks_url, audience, header: args.verify_header })
+        }
+        _ => None,
+    };
+    let server = HttpServer::new(move || {
+        App::new().app_data(web::Data::new(verify.clone())).default_service(web::to(answer))
+    })
+    .workers(2)
+    .on_connect(record_peer);
     let (server, scheme) = match (&args.cert, &args.key) {
         (Some(cert), Some(key)) => {
             let mut builder = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server())?;
@@ -74,7 +100,44 @@ fn record_peer(connection: &dyn Any, extensions: &mut Extensions) {
     }
 }
 
+/// Checks the bearer token like Cloud Run: signature against the issuer's current keys,
+/// audience, expiry (no leeway). Returns the verified claims or why they were refused.
+async fn verify_token(request: &HttpRequest, verify: &Verify) -> Result<Value, String> {
+    let value = request.headers().get(verify.header.as_str()).ok_or("no token")?;
+    let token =
+        value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).ok_or("not a bearer token")?;
+    let header = jsonwebtoken::decode_header(token).map_err(|err| format!("bad header: {err}"))?;
+    let mut response = awc::Client::default()
+        .get(&verify.jwks_url)
+        .send()
+        .await
+        .map_err(|err| format!("cannot fetch keys: {err}"))?;
+    let jwks: jsonwebtoken::jwk::JwkSet =
+        response.json().await.map_err(|err| format!("bad key set: {err}"))?;
+    let kid = header.kid.as_deref().ok_or("no kid")?;
+    let jwk = jwks.find(kid).ok_or_else(|| format!("unknown kid {kid}"))?;
+    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).map_err(|err| format!("bad key: {err}"))?;
+    let mut validation = jsonwebtoken::Validation::new(header.alg);
+    validation.set_audience(&[&verify.audience]);
+    validation.leeway = 0;
+    jsonwebtoken::decode::<Value>(token, &key, &validation)
+        .map(|data| data.claims)
+        .map_err(|err| format!("rejected: {err}"))
+}
+
 async fn answer(request: HttpRequest, mut body: web::Payload) -> HttpResponse {
+    let verified =
+        match request.app_data::<web::Data<Option<Verify>>>().and_then(|v| v.as_ref().as_ref()) {
+            Some(verify) => match verify_token(&request, verify).await {
+                Ok(claims) => Some(claims),
+                Err(why) => {
+                    return HttpResponse::Unauthorized()
+                        .insert_header(("www-authenticate", "Bearer error=\"invalid_token\""))
+                        .json(json!({ "error": why }));
+                }
+            },
+            None => None,
+        };
     let mut size = 0u64;
     let mut hasher = openssl::sha::Sha256::new();
     while let Some(chunk) = body.next().await {
@@ -121,6 +184,7 @@ async fn answer(request: HttpRequest, mut body: web::Payload) -> HttpResponse {
         "body_bytes": size,
         "body_sha256": digest,
         "client_certificate": peer,
+        "verified_token": verified,
     }))
 }
 

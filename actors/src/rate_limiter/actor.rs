@@ -18,7 +18,7 @@ use super::error::StoreError;
 use super::key::key_hash;
 use super::messages::{Decide, DecisionSource, Denial, DenialKind, LimitOutcome, LimitRequest};
 use super::policy::{PolicySpec, outcome, policy_header};
-use super::redis::RedisStore;
+use super::redis::{INSTANCE_EXPIRY_MS, RedisStore};
 use super::stats::Stats;
 use super::store::{Check, Store};
 
@@ -28,6 +28,9 @@ pub const HEALTH_COMPONENT: &str = "rate_limit";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// How often the instance heartbeat is refreshed (on the request path).
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
+/// How often it is refreshed while the count is still settling: during the first heartbeat
+/// expiry after start, instances starting together have not all registered yet.
+const HEARTBEAT_SETTLING: Duration = Duration::from_secs(1);
 /// Mailbox size: decisions queue here when the actor is busy.
 const MAILBOX: usize = 65_536;
 
@@ -41,6 +44,7 @@ pub(super) struct RedisLink {
     pub(super) instance_id: String,
     pub(super) instances: Option<u64>,
     pub(super) last_heartbeat: Option<Instant>,
+    pub(super) started: Instant,
 }
 
 /// The actor's state.
@@ -226,11 +230,13 @@ impl LimiterActor {
         }));
     }
 
-    /// Refreshes the heartbeat every [`HEARTBEAT_EVERY`], beside the request that triggers it.
+    /// Refreshes the heartbeat every [`HEARTBEAT_EVERY`] ([`HEARTBEAT_SETTLING`] at first), beside the request that triggers it.
     fn heartbeat_if_due(&mut self, ctx: &mut Context<Self>, now: Instant) {
         let Some(link) = self.redis.as_mut() else { return };
         let Some(store) = link.store.clone() else { return };
-        if link.last_heartbeat.is_some_and(|at| now.duration_since(at) < HEARTBEAT_EVERY) {
+        let settling = now.duration_since(link.started).as_millis() < u128::from(INSTANCE_EXPIRY_MS);
+        let every = if settling { HEARTBEAT_SETTLING } else { HEARTBEAT_EVERY };
+        if link.last_heartbeat.is_some_and(|at| now.duration_since(at) < every) {
             return;
         }
         link.last_heartbeat = Some(now);

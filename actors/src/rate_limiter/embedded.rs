@@ -6,7 +6,7 @@
 //! full again, or whose quota window has ended, holds nothing a new key would not, and is
 //! evicted by a sweep run on the request path (no background timer: on Cloud Run the CPU may
 //! be throttled between requests). The sweep runs once the decisions since the last sweep
-//! reach the table's size (at least [`SWEEP_EVERY`]), so its cost stays constant per decision.
+//! reach the table's size after the previous sweep (at least [`SWEEP_EVERY`]), so its cost stays constant per decision.
 
 use std::collections::HashMap;
 use std::future::{Future, ready};
@@ -34,13 +34,16 @@ enum Slot {
 pub struct EmbeddedStore {
     slots: HashMap<(Arc<str>, String), Slot>,
     since_sweep: usize,
+    /// Decisions before the next sweep: the table's size after the last one, at least
+    /// [`SWEEP_EVERY`]. The table thus never holds more than about twice the active keys.
+    sweep_after: usize,
 }
 
 impl EmbeddedStore {
     /// Decides `checks` at `now_us`: every check admits or nothing is written.
     pub fn decide_at(&mut self, checks: &[Check], now_us: u64) -> Reply {
         self.since_sweep += 1;
-        if self.since_sweep >= self.slots.len().max(SWEEP_EVERY) {
+        if self.since_sweep >= self.sweep_after.max(SWEEP_EVERY) {
             self.sweep(now_us);
         }
         let mut values = Vec::with_capacity(checks.len());
@@ -105,6 +108,7 @@ impl EmbeddedStore {
         if self.slots.capacity() > 2 * self.slots.len() + SWEEP_EVERY {
             self.slots.shrink_to_fit();
         }
+        self.sweep_after = self.slots.len();
     }
 }
 

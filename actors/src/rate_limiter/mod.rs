@@ -93,6 +93,7 @@ impl Limiter {
                 instance_id: instance_id(),
                 instances: None,
                 last_heartbeat: None,
+                started: Instant::now(),
             }),
             None => None,
         };

@@ -234,7 +234,8 @@ impl LimiterActor {
     fn heartbeat_if_due(&mut self, ctx: &mut Context<Self>, now: Instant) {
         let Some(link) = self.redis.as_mut() else { return };
         let Some(store) = link.store.clone() else { return };
-        let settling = now.duration_since(link.started).as_millis() < u128::from(INSTANCE_EXPIRY_MS);
+        let settling =
+            now.duration_since(link.started).as_millis() < u128::from(INSTANCE_EXPIRY_MS);
         let every = if settling { HEARTBEAT_SETTLING } else { HEARTBEAT_EVERY };
         if link.last_heartbeat.is_some_and(|at| now.duration_since(at) < every) {
             return;

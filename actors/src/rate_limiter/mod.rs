@@ -48,12 +48,11 @@ pub use self::key::{KeySource, client_ip, counter_key, extract_key, key_hash};
 pub use self::messages::{DecisionSource, Denial, DenialKind, LimitOutcome, LimitRequest};
 pub use self::policy::PolicySpec;
 pub use self::redis::{DECIDE_SCRIPT, INSTANCES_KEY, RedisStore, redis_key};
-pub use self::stats::StatsSnapshot;
+pub use self::stats::{Stats, StatsSnapshot};
 pub use self::store::{Check, Reply, Store};
 
 use self::actor::{LimiterActor, RedisLink};
 use self::messages::Decide;
-use self::stats::Stats;
 
 /// The gateway's handle on the limiter. Cheap to clone, `Send + Sync`; the limiter's thread
 /// stops when the last clone is dropped.

@@ -164,10 +164,7 @@ fn fields_quote_names_and_list_every_policy() {
         StateItem { name: "per-sec", remaining: 0, reset_secs: 1 },
         StateItem { name: "per-min", remaining: 95, reset_secs: 1 },
     ];
-    assert_eq!(
-        state_field(&states).as_deref(),
-        Some("\"per-sec\";r=0;t=1, \"per-min\";r=95;t=1")
-    );
+    assert_eq!(state_field(&states).as_deref(), Some("\"per-sec\";r=0;t=1, \"per-min\";r=95;t=1"));
     assert_eq!(policy_field(&[]), None);
 }
 
@@ -259,14 +256,19 @@ fn embedded_store_evicts_keys_whose_buckets_are_full_again() {
     let name: Arc<str> = spec.name.clone();
     let mut store = EmbeddedStore::default();
     for i in 0..SWEEP_EVERY as u64 {
-        let check = Check { policy: name.clone(), key_hash: key_hash(&i.to_string()), rule: spec.rule() };
+        let check =
+            Check { policy: name.clone(), key_hash: key_hash(&i.to_string()), rule: spec.rule() };
         store.decide_at(&[check], T0);
     }
     assert_eq!(store.len(), SWEEP_EVERY);
     // One period later every bucket is full again: the next sweep empties the table.
     let later = T0 + 60 * MICROS;
     for i in 0..SWEEP_EVERY as u64 {
-        let check = Check { policy: name.clone(), key_hash: key_hash(&format!("new{i}")), rule: spec.rule() };
+        let check = Check {
+            policy: name.clone(),
+            key_hash: key_hash(&format!("new{i}")),
+            rule: spec.rule(),
+        };
         store.decide_at(&[check], later);
     }
     assert!(store.len() <= SWEEP_EVERY + 1, "{} keys held", store.len());

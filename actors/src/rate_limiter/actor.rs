@@ -9,18 +9,18 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use skybridge_shared::config::StoreFailure;
 use skybridge_shared::health::{Health, HealthState};
 
 use super::breaker::Breaker;
-use super::embedded::{EmbeddedStore, wall_clock_us};
+use super::embedded::EmbeddedStore;
 use super::error::StoreError;
 use super::key::key_hash;
-use super::messages::{Decide, DecisionSource, Denial, DenialKind, LimitOutcome, LimitRequest};
-use super::policy::{PolicySpec, outcome, policy_header};
+use super::local::checks;
+use super::messages::{Decide, DecisionSource, LimitOutcome, LimitRequest};
+use super::policy::{PolicySpec, outcome};
 use super::redis::{INSTANCE_EXPIRY_MS, RedisStore};
 use super::stats::Stats;
-use super::store::{Check, Store};
+use super::store::Store;
 
 /// Readiness component name.
 pub const HEALTH_COMPONENT: &str = "rate_limit";
@@ -58,7 +58,7 @@ pub(super) struct LimiterActor {
 }
 
 /// A request's policies with their hashed counter keys.
-type Resolved = Vec<(PolicySpec, String)>;
+pub(super) type Resolved = Vec<(PolicySpec, String)>;
 
 impl Actor for LimiterActor {
     type Context = Context<Self>;
@@ -129,51 +129,6 @@ impl LimiterActor {
             }
         }
         resolved
-    }
-
-    fn decide_embedded(&mut self, resolved: &Resolved) -> LimitOutcome {
-        let checks = checks(resolved, |spec| spec.rule());
-        let reply = self.embedded.decide_at(&checks, wall_clock_us());
-        self.stats.local_keys.store(self.embedded.len() as u64, Ordering::Relaxed);
-        let decided: Vec<_> = resolved.iter().map(|(s, _)| (s, s.rule())).collect();
-        self.stats.count(DecisionSource::Embedded);
-        outcome(&decided, &[], &reply, DecisionSource::Embedded)
-    }
-
-    /// Decides without Redis, each policy as its `on_store_failure` says.
-    fn fallback(&mut self, resolved: &Resolved) -> LimitOutcome {
-        let by = |mode| resolved.iter().filter(move |(s, _)| s.on_store_failure == mode);
-        let denying: Vec<&PolicySpec> = by(StoreFailure::Deny).map(|(s, _)| s).collect();
-        if !denying.is_empty() {
-            self.stats.count(DecisionSource::DenyFallback);
-            let all: Vec<&PolicySpec> = resolved.iter().map(|(s, _)| s).collect();
-            return LimitOutcome {
-                denial: Some(Denial {
-                    kind: DenialKind::StoreUnavailable,
-                    retry_after_secs: 1,
-                    violated_policies: denying.iter().map(|s| s.name.to_string()).collect(),
-                }),
-                policy_header: policy_header(&all),
-                ratelimit_header: None,
-                remaining: None,
-                source: DecisionSource::DenyFallback,
-            };
-        }
-        let instances =
-            self.redis.as_ref().and_then(|l| l.instances).unwrap_or(self.expected_instances);
-        let local: Resolved = by(StoreFailure::Local).cloned().collect();
-        let unchecked: Vec<&PolicySpec> = by(StoreFailure::Allow).map(|(s, _)| s).collect();
-        let checks = checks(&local, |spec| spec.shared_by(instances));
-        let reply = self.embedded.decide_at(&checks, wall_clock_us());
-        self.stats.local_keys.store(self.embedded.len() as u64, Ordering::Relaxed);
-        let decided: Vec<_> = local.iter().map(|(s, _)| (s, s.shared_by(instances))).collect();
-        let source = if local.is_empty() {
-            DecisionSource::AllowFallback
-        } else {
-            DecisionSource::LocalFallback
-        };
-        self.stats.count(source);
-        outcome(&decided, &unchecked, &reply, source)
     }
 
     fn redis_succeeded(&mut self) {
@@ -256,17 +211,6 @@ impl LimiterActor {
     fn set_health(&self, state: HealthState, detail: &str) {
         self.health.set(HEALTH_COMPONENT, state, detail);
     }
-}
-
-fn checks(resolved: &Resolved, rule: impl Fn(&PolicySpec) -> super::algorithm::Rule) -> Vec<Check> {
-    resolved
-        .iter()
-        .map(|(spec, hash)| Check {
-            policy: spec.name.clone(),
-            key_hash: hash.clone(),
-            rule: rule(spec),
-        })
-        .collect()
 }
 
 /// The error and its causes on one line. Redis errors carry no URL or password.

@@ -20,6 +20,7 @@ mod embedded;
 mod error;
 mod headers;
 mod key;
+mod local;
 mod messages;
 mod policy;
 mod redis;

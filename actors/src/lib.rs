@@ -1,5 +1,7 @@
 //! The actix actors of Skybridge and the background parts that outlive a single request.
 //!
+//! - [`rate_limiter`]: the rate limiter. The gateway holds a [`rate_limiter::Limiter`] and asks
+//!   it once per request; the actor runs on its own arbiter and talks to Redis.
 //! - [`minter`]: the token minter, one actor per upstream credential, which keeps a current
 //!   token in a lock-free snapshot that request handlers read without a message round trip.
 //! - [`signing`]: private keys, public JWKs, compact JWS; used by the `self_signed` credential
@@ -9,4 +11,5 @@
 
 pub mod audit;
 pub mod minter;
+pub mod rate_limiter;
 pub mod signing;

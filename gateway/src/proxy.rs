@@ -108,7 +108,7 @@ async fn run_steps(
     if forwarded.status == StatusCode::UNAUTHORIZED
         && let Some(rejected) = token.take()
     {
-        gateway.credentials.invalidate(&rejected.credential(), &rejected);
+        gateway.credentials.invalidate(rejected.credential(), &rejected);
         if credential::may_resend(request.method(), forward::has_body(request)) {
             tracing::info!("Upstream refused the credential; resending once with a new token.");
             drop(forwarded);

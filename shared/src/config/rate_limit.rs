@@ -20,6 +20,11 @@ pub struct RateLimitConfig {
     /// Proxies whose `X-Forwarded-For` is trusted for `client_ip` keys (IP addresses).
     #[serde(default)]
     pub trusted_proxies: Vec<String>,
+    /// Instances assumed to share the limits while Redis is down and no instance count was
+    /// ever read from Redis (the heartbeat). Each instance then limits to
+    /// `ceil(limit / expected_instances)`. Default 1.
+    #[serde(default = "default_expected_instances")]
+    pub expected_instances: u64,
     /// The policies routes refer to.
     #[serde(default)]
     pub policies: Vec<PolicyConfig>,
@@ -31,6 +36,7 @@ impl Default for RateLimitConfig {
             redis_url: None,
             timeout: DEFAULT_STORE_TIMEOUT,
             trusted_proxies: Vec::new(),
+            expected_instances: default_expected_instances(),
             policies: Vec::new(),
         }
     }
@@ -40,7 +46,7 @@ impl Default for RateLimitConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyConfig {
-    /// Name routes refer to; also the policy name in `RateLimit-Policy`.
+    /// Name routes refer to; also the policy name in `RateLimit-Policy`, so printable ASCII.
     pub name: String,
     /// `rate` (GCRA, the default) or `quota` (a calendar-window counter).
     #[serde(default)]
@@ -90,6 +96,9 @@ pub enum StoreFailure {
 
 fn default_timeout() -> Duration {
     DEFAULT_STORE_TIMEOUT
+}
+fn default_expected_instances() -> u64 {
+    1
 }
 fn default_cost() -> u64 {
     1

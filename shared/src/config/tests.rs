@@ -185,3 +185,52 @@ include_caller = true
     let config = load(Some(&path)).expect("loads");
     assert!(config.validate().is_empty(), "{}", config.validate());
 }
+
+#[test]
+fn rate_limit_ranges_and_names_are_checked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = format!(
+        "{MINIMAL}\n{}",
+        r#"
+[rate_limit]
+expected_instances = 0
+
+[[rate_limit.policies]]
+name = "bad\"name\u00e9"
+limit = 2000000
+period = "1s"
+key = "route"
+
+[[rate_limit.policies]]
+name = "slow"
+limit = 1
+period = "1d"
+burst = 10000
+key = "client_ip"
+
+[[rate_limit.policies]]
+name = "ok"
+limit = 10
+period = "1m"
+key = "header:x-api-key"
+"#
+    );
+    let path = write(dir.path(), "a.toml", &text);
+    let config = load(Some(&path)).expect("parses");
+    let problems = config.validate();
+    let keys: Vec<&str> = problems.0.iter().map(|p| p.key.as_str()).collect();
+    for expected in [
+        "rate_limit.expected_instances",
+        "rate_limit.policies[0].name",
+        "rate_limit.policies[0].limit",
+        "rate_limit.policies[1].burst",
+    ] {
+        assert!(keys.contains(&expected), "missing {expected} in {keys:?}");
+    }
+    assert!(!keys.iter().any(|k| k.starts_with("rate_limit.policies[2]")), "{keys:?}");
+}
+
+#[test]
+fn expected_instances_defaults_to_one() {
+    assert_eq!(RateLimitConfig::default().expected_instances, 1);
+}

@@ -243,6 +243,9 @@ impl Config {
             check_url(problems, "rate_limit.redis_url", url, &["redis", "rediss"]);
         }
         check_positive(problems, "rate_limit.timeout", section.timeout);
+        if section.expected_instances == 0 {
+            problems.push("rate_limit.expected_instances", "must be greater than 0");
+        }
         for (index, proxy) in section.trusted_proxies.iter().enumerate() {
             if proxy.parse::<IpAddr>().is_err() {
                 problems.push(
@@ -369,9 +372,30 @@ fn check_credential_kind_fields(
     }
 }
 
+/// Largest count or time (in microseconds) the limiter handles: the Lua script computes in
+/// doubles, which are exact up to 2^53.
+const MAX_EXACT: u64 = 1 << 53;
+
+/// Longest a rate bucket may take to refill (`burst × period / limit`): ten years. Keeps every
+/// time the script computes (now + this) below [`MAX_EXACT`] microseconds.
+const MAX_REFILL_MICROS: u128 = 10 * 365 * 86_400 * 1_000_000;
+
 fn check_policy(problems: &mut ConfigProblems, key: &str, policy: &PolicyConfig) {
     if policy.limit == 0 {
         problems.push(format!("{key}.limit"), "must be greater than 0");
+    }
+    if policy.limit > MAX_EXACT {
+        problems.push(format!("{key}.limit"), format!("must be at most {MAX_EXACT}"));
+    }
+    let printable = policy.name.bytes().all(|b| (0x20..=0x7e).contains(&b));
+    if policy.name.is_empty() || !printable {
+        problems.push(
+            format!("{key}.name"),
+            "must be non-empty printable ASCII (it is sent in the RateLimit-Policy field)",
+        );
+    }
+    if policy.kind == PolicyKind::Rate {
+        check_rate_range(problems, key, policy);
     }
     match policy.kind {
         PolicyKind::Rate => {
@@ -423,6 +447,28 @@ fn check_policy(problems: &mut ConfigProblems, key: &str, policy: &PolicyConfig)
         problems.push(
             format!("{key}.key"),
             format!("{:?} is not one of claim:NAME, header:NAME, client_ip, route", policy.key),
+        );
+    }
+}
+
+/// The emission interval (`period / limit`) must be at least 1 µs and a full refill must fit
+/// in [`MAX_REFILL_MICROS`].
+fn check_rate_range(problems: &mut ConfigProblems, key: &str, policy: &PolicyConfig) {
+    if policy.limit == 0 {
+        return;
+    }
+    let emission = policy.period.as_micros() / u128::from(policy.limit);
+    if emission == 0 {
+        problems.push(
+            format!("{key}.limit"),
+            "exceeds one request per microsecond of the period; lengthen the period",
+        );
+    }
+    let burst = u128::from(policy.burst.unwrap_or(policy.limit));
+    if burst.saturating_mul(emission) > MAX_REFILL_MICROS {
+        problems.push(
+            format!("{key}.burst"),
+            "takes more than ten years to refill (burst × period / limit); lower it",
         );
     }
 }

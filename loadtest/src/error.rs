@@ -81,8 +81,11 @@ impl RequestError {
         self
     }
 
+    /// An I/O failure; one raised by TLS (with TLS 1.3 a refused client certificate only
+    /// shows on the first read, as an alert) counts as a TLS failure.
     pub(crate) fn io(err: &std::io::Error) -> Self {
-        Self::new(ErrorKind::Io, err.to_string())
+        let tls = err.get_ref().is_some_and(|inner| inner.is::<openssl::ssl::Error>());
+        Self::new(if tls { ErrorKind::Tls } else { ErrorKind::Io }, err.to_string())
     }
 }
 

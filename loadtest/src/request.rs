@@ -109,7 +109,7 @@ mod tests {
     use super::*;
 
     fn target() -> Target {
-        Target::parse("http://127.0.0.1:8080/base").unwrap()
+        Target::parse("http://127.0.0.1:8080/base").expect("test step")
     }
 
     #[test]
@@ -121,7 +121,7 @@ mod tests {
             check: BodyCheck::None,
         };
         let prepared = Prepared::build(&target(), &spec, Some("tok.en.sig"));
-        let text = String::from_utf8(prepared.wire.to_vec()).unwrap();
+        let text = String::from_utf8(prepared.wire.to_vec()).expect("test step");
         assert!(text.starts_with("POST /base/echo HTTP/1.1\r\nhost: 127.0.0.1:8080\r\n"));
         assert!(text.contains("authorization: Bearer tok.en.sig\r\n"));
         assert!(text.contains("content-length: 3\r\n"));
@@ -133,8 +133,8 @@ mod tests {
     fn get_without_body_has_no_length() {
         let spec =
             Spec { method: "GET", path: "/".into(), body: Bytes::new(), check: BodyCheck::None };
-        let text =
-            String::from_utf8(Prepared::build(&target(), &spec, None).wire.to_vec()).unwrap();
+        let text = String::from_utf8(Prepared::build(&target(), &spec, None).wire.to_vec())
+            .expect("test step");
         assert!(!text.contains("content-length"));
         assert!(!text.contains("authorization"));
     }

@@ -121,11 +121,11 @@ mod tests {
 
     #[test]
     fn merges_counts_and_histograms() {
-        let mut a = Recorder::new().unwrap();
+        let mut a = Recorder::new().expect("test step");
         a.response(Duration::from_micros(100), 200, 10, true);
         a.response(Duration::from_millis(5), 429, 0, true);
         a.failure(RequestError::new(ErrorKind::Timeout, "slow"));
-        let mut b = Recorder::new().unwrap();
+        let mut b = Recorder::new().expect("test step");
         b.response(Duration::from_micros(300), 200, 5, false);
         b.failure(RequestError::new(ErrorKind::Timeout, "later"));
         b.unsent = 2;
@@ -143,7 +143,7 @@ mod tests {
 
     #[test]
     fn huge_latencies_are_clamped_not_lost() {
-        let mut recorder = Recorder::new().unwrap();
+        let mut recorder = Recorder::new().expect("test step");
         recorder.response(Duration::from_secs(3600), 200, 0, true);
         recorder.response(Duration::ZERO, 200, 0, true);
         assert_eq!(recorder.latency.len(), 2);

@@ -147,17 +147,17 @@ mod tests {
 
     #[test]
     fn accepts_loopback_targets() {
-        let target = Target::parse("http://127.0.0.1:8080/orders/").unwrap();
-        assert_eq!(target.address, "127.0.0.1:8080".parse().unwrap());
+        let target = Target::parse("http://127.0.0.1:8080/orders/").expect("test step");
+        assert_eq!(target.address, "127.0.0.1:8080".parse().expect("test step"));
         assert_eq!(target.authority, "127.0.0.1:8080");
         assert_eq!(target.path("/x"), "/orders/x");
         assert!(!target.tls);
-        let target = Target::parse("https://localhost").unwrap();
-        assert_eq!(target.address, "127.0.0.1:443".parse().unwrap());
+        let target = Target::parse("https://localhost").expect("test step");
+        assert_eq!(target.address, "127.0.0.1:443".parse().expect("test step"));
         assert_eq!(target.path(""), "/");
         assert_eq!(target.host, "localhost");
-        let target = Target::parse("http://[::1]:9000").unwrap();
-        assert_eq!(target.address, "[::1]:9000".parse().unwrap());
+        let target = Target::parse("http://[::1]:9000").expect("test step");
+        assert_eq!(target.address, "[::1]:9000".parse().expect("test step"));
         assert_eq!(target.host, "::1");
         assert!(Target::parse("http://127.9.9.9:1").is_ok());
     }

@@ -115,8 +115,8 @@ mod tests {
 
     #[test]
     fn parses_lines_and_skips_comments() {
-        let tokens =
-            Tokens::parse("# pool\naaa.bbb.ccc\n\n  ddd.eee.fff  \naaa.bbb.ccc\n").unwrap();
+        let tokens = Tokens::parse("# pool\naaa.bbb.ccc\n\n  ddd.eee.fff  \naaa.bbb.ccc\n")
+            .expect("test step");
         assert_eq!(tokens.len(), 3);
         assert_eq!(tokens.distinct(), 2);
         assert_eq!(format!("{tokens:?}"), "Tokens(3 redacted)");
@@ -124,16 +124,16 @@ mod tests {
 
     #[test]
     fn bad_lines_are_named_without_content() {
-        let err = Tokens::parse("good\nsecret value\n").unwrap_err();
+        let err = Tokens::parse("good\nsecret value\n").expect_err("must fail");
         assert_eq!(err, "line 2 is not a bearer token (bad characters)");
         assert!(!err.contains("secret"));
     }
 
     #[test]
     fn empty_file_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("test step");
         let path = dir.path().join("tokens");
-        std::fs::write(&path, "# nothing\n").unwrap();
+        std::fs::write(&path, "# nothing\n").expect("test step");
         assert!(matches!(Tokens::read(&path), Err(LoadError::Tokens { .. })));
         assert!(matches!(
             Tokens::read(&dir.path().join("missing")),

@@ -4,7 +4,7 @@ use super::*;
 use crate::request::BodyCheck;
 
 fn target() -> Target {
-    Target::parse("http://127.0.0.1:9/api").unwrap()
+    Target::parse("http://127.0.0.1:9/api").expect("test step")
 }
 
 fn pool(n: usize) -> Tokens {
@@ -17,8 +17,9 @@ fn text(prepared: &Prepared) -> String {
 
 #[test]
 fn short_steady_is_bounded_and_open() {
-    let plan =
-        Suite::Steady.plan(&target(), &Options { short: true, ..Options::default() }).unwrap();
+    let plan = Suite::Steady
+        .plan(&target(), &Options { short: true, ..Options::default() })
+        .expect("test step");
     let Model::Open { schedule, count } = plan.model else { panic!("open model expected") };
     assert_eq!(schedule, Schedule::Constant { rate: 100.0 });
     assert_eq!(count, 200);
@@ -28,14 +29,14 @@ fn short_steady_is_bounded_and_open() {
         [Expectation::AllSent, Expectation::NoFailures, Expectation::AllStatus(200)]
     );
     let options = Options { short: true, rate: Some(1e6), ..Options::default() };
-    let plan = Suite::Steady.plan(&target(), &options).unwrap();
+    let plan = Suite::Steady.plan(&target(), &options).expect("test step");
     assert_eq!(plan.model.count(), MAX_SHORT_REQUESTS, "short runs are capped");
 }
 
 #[test]
 fn closed_mode_saturates_without_all_sent() {
     let options = Options { mode: Some(Mode::Closed), requests: Some(500), ..Options::default() };
-    let plan = Suite::Steady.plan(&target(), &options).unwrap();
+    let plan = Suite::Steady.plan(&target(), &options).expect("test step");
     assert!(matches!(plan.model, Model::Closed { count: 500, .. }));
     assert_eq!(plan.connections, 16);
     assert!(!plan.expectations.contains(&Expectation::AllSent));
@@ -43,10 +44,10 @@ fn closed_mode_saturates_without_all_sent() {
 
 #[test]
 fn burst_over_limit_needs_its_allowance() {
-    let err = Suite::BurstOverLimit.plan(&target(), &Options::default()).unwrap_err();
+    let err = Suite::BurstOverLimit.plan(&target(), &Options::default()).expect_err("must fail");
     assert!(err.to_string().contains("--expect-ok"), "{err}");
     let options = Options { expect_ok: Some(20), expect_limited: Some(5), ..Options::default() };
-    let plan = Suite::BurstOverLimit.plan(&target(), &options).unwrap();
+    let plan = Suite::BurstOverLimit.plan(&target(), &options).expect("test step");
     assert!(matches!(plan.model, Model::Closed { count: 25, .. }));
     assert!(plan.expectations.contains(&Expectation::AllSent));
     assert!(plan.expectations.contains(&Expectation::ExactCounts { ok: 20, limited: 5 }));
@@ -55,20 +56,20 @@ fn burst_over_limit_needs_its_allowance() {
 #[test]
 fn token_churn_refuses_a_pool_the_cache_could_hold() {
     let mut options = Options { tokens: Some(pool(399)), ..Options::default() };
-    let err = Suite::TokenChurn.plan(&target(), &options).unwrap_err();
+    let err = Suite::TokenChurn.plan(&target(), &options).expect_err("must fail");
     assert!(err.to_string().contains("--token-cache-size"), "{err}");
     options.token_cache_size = Some(100);
-    let err = Suite::TokenChurn.plan(&target(), &options).unwrap_err();
+    let err = Suite::TokenChurn.plan(&target(), &options).expect_err("must fail");
     assert!(err.to_string().contains("at least 400 distinct tokens"), "{err}");
     options.tokens = Some(pool(400));
-    let plan = Suite::TokenChurn.plan(&target(), &options).unwrap();
+    let plan = Suite::TokenChurn.plan(&target(), &options).expect("test step");
     assert_eq!(plan.requests.len(), 400);
     assert!(text(&plan.requests[1]).contains("authorization: Bearer header.claims1.sig\r\n"));
 }
 
 #[test]
 fn invalid_tokens_default_to_the_builtin_forgeries() {
-    let plan = Suite::InvalidTokens.plan(&target(), &Options::default()).unwrap();
+    let plan = Suite::InvalidTokens.plan(&target(), &Options::default()).expect("test step");
     assert_eq!(plan.requests.len(), Tokens::invalid().len());
     assert!(plan.expectations.contains(&Expectation::AllStatus(401)));
 }
@@ -76,7 +77,7 @@ fn invalid_tokens_default_to_the_builtin_forgeries() {
 #[test]
 fn large_bodies_upload_and_download() {
     let options = Options { body_bytes: Some(1000), tokens: Some(pool(20)), ..Options::default() };
-    let plan = Suite::LargeBodies.plan(&target(), &options).unwrap();
+    let plan = Suite::LargeBodies.plan(&target(), &options).expect("test step");
     assert_eq!(plan.requests.len(), 16, "8 tokens × upload and download");
     assert!(text(&plan.requests[0]).contains("content-length: 1000\r\n"));
     assert!(text(&plan.requests[1]).starts_with("GET /api/_demo/bytes/1000 "));
@@ -89,7 +90,7 @@ fn large_bodies_upload_and_download() {
 #[test]
 fn slow_upstream_sizes_connections_for_the_delay() {
     let options = Options { short: true, ..Options::default() };
-    let plan = Suite::SlowUpstream.plan(&target(), &options).unwrap();
+    let plan = Suite::SlowUpstream.plan(&target(), &options).expect("test step");
     assert!(text(&plan.requests[0]).starts_with("GET /api/_demo/delay/100 "));
     // 50 req/s × 102 ms × 4 = 20.4 → 21 connections.
     assert_eq!(plan.connections, 21);
@@ -99,7 +100,7 @@ fn slow_upstream_sizes_connections_for_the_delay() {
 #[test]
 fn ramp_and_bounds() {
     let options = Options { rate: Some(0.0), ramp_to: Some(300.0), ..Options::default() };
-    let plan = Suite::Ramp.plan(&target(), &options).unwrap();
+    let plan = Suite::Ramp.plan(&target(), &options).expect("test step");
     assert!(matches!(plan.model, Model::Open { schedule: Schedule::Ramp { .. }, count: 4500 }));
     let bad = [
         Options { ramp_to: Some(10.0), ..Options::default() },

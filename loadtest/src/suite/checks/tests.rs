@@ -7,7 +7,7 @@ use super::*;
 use crate::error::{ErrorKind, RequestError};
 
 fn recorder(responses: &[(u16, u64)]) -> Recorder {
-    let mut r = Recorder::new().unwrap();
+    let mut r = Recorder::new().expect("test step");
     for (status, count) in responses {
         for _ in 0..*count {
             r.response(Duration::from_millis(2), *status, 0, true);

@@ -28,7 +28,8 @@ pub(super) fn render(report: &Report) -> String {
     out.push_str("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     let _ = writeln!(
         out,
-        "| {} | {} | {} | {} | {:.1} | {} | {} | {} | {} | {} |\n",
+        "| {}{} | {} | {} | {} | {:.1} | {} | {} | {} | {} | {} |\n",
+        if matches!(report.model, Model::Closed { .. }) { "≤ " } else { "" },
         report.planned,
         r.completed,
         r.failed,

@@ -48,7 +48,8 @@ pub struct Args {
     /// Runtime worker threads for the generator.
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
-    /// Path (under the target's) to request instead of the suite's default.
+    /// Path (under the target's) to request instead of the suite's default; the demo paths
+    /// of slow-upstream and of large-bodies downloads stay as they are.
     #[arg(long)]
     pub path: Option<String>,
     /// File of bearer tokens, one per line, used round-robin.

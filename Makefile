@@ -41,6 +41,10 @@ test: deps ## Install missing test dependencies, then run every test.
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace --no-fail-fast
 
+.PHONY: loadtest
+loadtest: ## Run a load-test suite: make loadtest SUITE=steady TARGET=http://127.0.0.1:8080 [ARGS=--short].
+	$(CARGO) run --release -p skybridge-loadtest -- --suite $(SUITE) --target $(TARGET) $(ARGS)
+
 .PHONY: ci
 ci: lint test ## What CI runs: lint, then every test.
 

@@ -21,6 +21,15 @@ impl Guard {
         Self { child, name: name.to_owned() }
     }
 
+    /// Starts `command` with stdout and stderr appended to `log`, to be read while it runs.
+    pub(crate) fn spawn_logging(name: &str, mut command: Command, log: &std::path::Path) -> Self {
+        let file = std::fs::File::create(log).expect("create the log file");
+        let stderr = file.try_clone().expect("share the log file");
+        command.stdin(Stdio::null()).stdout(file).stderr(stderr);
+        let child = command.spawn().unwrap_or_else(|err| panic!("cannot start {name}: {err}"));
+        Self { child, name: name.to_owned() }
+    }
+
     /// Reads the first stdout line (the demo upstream announces its address there).
     pub(crate) fn first_line(&mut self) -> String {
         let stdout = self.child.stdout.take().expect("stdout is piped");
@@ -62,7 +71,7 @@ pub(crate) fn demo_upstream() -> (Guard, u16) {
     let line = guard.first_line();
     let announced: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
     let address = announced["listening"].as_str().expect("the listening address");
-    (guard, super::port_of(address))
+    (guard, crate::support::port_of(address))
 }
 
 /// A program installed by scripts/install-deps.sh, found on PATH or in /usr/sbin.

@@ -1,8 +1,5 @@
-//! Helpers for `deploy_files.rs`: finding and reading the files under deploy/, checking
-//! Skybridge configurations the way `check-config` does, and short-lived processes (nginx,
-//! HAProxy, demo upstreams) that are always stopped.
-
-pub(crate) mod process;
+//! Finding and reading the files under deploy/, and checking Skybridge configurations the way
+//! `check-config` does.
 
 use std::path::{Path, PathBuf};
 

@@ -11,9 +11,9 @@ mod redis_server;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use redis_server::{RedisServer, config, rate_policy, wait_ready};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use futures_util::future::join_all;
+use redis_server::{RedisServer, config, rate_policy, wait_ready};
 use skybridge_actors::rate_limiter::{DecisionSource, LimitRequest, Limiter, StatsSnapshot};
 use skybridge_shared::health::Health;
 

@@ -10,6 +10,9 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use skybridge_shared::problem::{PROBLEM_CONTENT_TYPE, Problem, ProblemType, types};
 
+use skybridge_actors::rate_limiter::DenialKind;
+
+use crate::limit;
 use crate::path::PathError;
 
 /// Where a failure came from; decides the status family and whether a retry is safe.
@@ -64,6 +67,16 @@ pub enum GatewayError {
         /// The upstream's name.
         upstream: String,
     },
+    /// A rate-limit or quota policy refused the request.
+    #[error("refused by rate-limit policies {violated_policies:?}")]
+    Limited {
+        /// Which refusal.
+        kind: DenialKind,
+        /// Seconds until a retry can succeed, rounded up.
+        retry_after_secs: u64,
+        /// The policies that refused.
+        violated_policies: Vec<String>,
+    },
     /// The upstream's credential has no valid token.
     #[error("credential {credential} unavailable: {cause}")]
     CredentialUnavailable {
@@ -91,6 +104,7 @@ impl GatewayError {
             Self::PayloadTooLarge { .. } => types::PAYLOAD_TOO_LARGE,
             Self::UpstreamUnreachable { .. } => types::UPSTREAM_UNREACHABLE,
             Self::UpstreamTimeout { .. } => types::UPSTREAM_TIMEOUT,
+            Self::Limited { kind, .. } => limit::describe(*kind).1,
             Self::CredentialUnavailable { .. } => types::CREDENTIAL_UNAVAILABLE,
             Self::Unavailable(_) => types::SERVICE_UNAVAILABLE,
             Self::Internal(_) => types::INTERNAL,
@@ -105,7 +119,8 @@ impl GatewayError {
             | Self::ClientBodyFailed
             | Self::RouteNotFound
             | Self::MethodNotAllowed { .. }
-            | Self::PayloadTooLarge { .. } => Origin::Client,
+            | Self::PayloadTooLarge { .. }
+            | Self::Limited { .. } => Origin::Client,
             Self::UpstreamUnreachable { .. } | Self::UpstreamTimeout { .. } => Origin::Upstream,
             Self::CredentialUnavailable { .. } | Self::Unavailable(_) | Self::Internal(_) => {
                 Origin::Internal
@@ -120,6 +135,7 @@ impl GatewayError {
             Self::UpstreamTimeout { .. } => "upstream_timeout",
             Self::ClientBodyFailed => "client_closed",
             Self::CredentialUnavailable { .. } => "credential_unavailable",
+            Self::Limited { kind, .. } => limit::describe(*kind).0,
             other => other.problem_type().slug,
         }
     }
@@ -141,6 +157,12 @@ impl GatewayError {
                 "The upstream could not be reached or failed the exchange.".to_owned()
             }
             Self::UpstreamTimeout { .. } => "The upstream did not answer in time.".to_owned(),
+            Self::Limited { kind: DenialKind::StoreUnavailable, .. } => {
+                "Rate limits cannot be checked right now; try again shortly.".to_owned()
+            }
+            Self::Limited { retry_after_secs, .. } => {
+                format!("A rate-limit policy refused this request; retry in {retry_after_secs} s.")
+            }
             Self::CredentialUnavailable { .. } => {
                 "No credential for the upstream could be obtained; try again shortly.".to_owned()
             }
@@ -152,7 +174,7 @@ impl GatewayError {
     /// Renders the error as problem+json for the request `request_id`.
     pub fn respond(&self, request_id: &str) -> HttpResponse {
         let kind = self.problem_type();
-        let problem = Problem::new(kind, self.detail(), request_id);
+        let mut problem = Problem::new(kind, self.detail(), request_id);
         let status = StatusCode::from_u16(kind.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = HttpResponse::build(status);
         response.insert_header((header::CONTENT_TYPE, PROBLEM_CONTENT_TYPE));
@@ -165,6 +187,10 @@ impl GatewayError {
             }
             Self::Unavailable(_) | Self::CredentialUnavailable { .. } => {
                 response.insert_header((header::RETRY_AFTER, "1"));
+            }
+            Self::Limited { retry_after_secs, violated_policies, .. } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_secs.max(&1).to_string()));
+                problem.violated_policies = Some(violated_policies.clone());
             }
             _ => {}
         }

@@ -20,6 +20,7 @@ use actix_web::web::Data;
 use skybridge_shared::audit::{AuditRecord, Decision};
 
 use crate::correlation::TraceContext;
+use crate::limit::LimitFields;
 use crate::routing::Route;
 use crate::state::Gateway;
 
@@ -42,6 +43,10 @@ pub struct Exchange {
     pub path: Option<String>,
     /// The matched route, once known.
     pub route: Option<Arc<Route>>,
+    /// The rate-limit fields for the response, when the route is limited.
+    pub limit_fields: Option<LimitFields>,
+    /// The lowest remaining count across the route's policies.
+    pub rate_limit_remaining: Option<u64>,
     /// The credential presented upstream (its name, never the token).
     pub credential: Option<Arc<str>>,
     /// The upstream's status and time to response head, once it answered.
@@ -74,6 +79,8 @@ impl Exchange {
             user_agent,
             path: None,
             route: None,
+            limit_fields: None,
+            rate_limit_remaining: None,
             credential: None,
             upstream_result: None,
             answer: None,
@@ -137,7 +144,7 @@ impl Exchange {
             issuer: None,
             client_id: None,
             tenant: None,
-            rate_limit_remaining: None,
+            rate_limit_remaining: self.rate_limit_remaining,
             credential: self.credential.as_deref().map(str::to_owned),
             upstream_status: self.upstream_result.map(|(status, _)| status),
             duration_ms: self.elapsed().as_secs_f64() * 1000.0,

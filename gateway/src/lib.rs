@@ -14,6 +14,7 @@ pub mod error;
 pub mod exchange;
 pub mod forward;
 pub mod jwks;
+pub mod limit;
 pub mod logging;
 pub mod metrics;
 pub mod path;

@@ -3,8 +3,9 @@
 //!
 //! 1. correlate: keep or assign `x-request-id`, continue or start the trace;
 //! 2. route: normalise the path and pick the route (404, 405);
-//! 3. credential: the token the upstream expects ([`crate::credential`], 503);
-//! 4. forward: stream the request to the upstream and its answer back (413, 502, 504), once
+//! 3. limit: the route's rate-limit and quota policies ([`crate::limit`], 429, 403, 503);
+//! 4. credential: the token the upstream expects ([`crate::credential`], 503);
+//! 5. forward: stream the request to the upstream and its answer back (413, 502, 504), once
 //!    more with a fresh token if the upstream refused the first one and resending is safe.
 //!
 //! A step either hands the request on or ends it with a [`GatewayError`], which is turned
@@ -13,8 +14,8 @@
 use std::sync::Arc;
 
 use actix_web::body::MessageBody;
-use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::{ConnectionType, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
 use skybridge_actors::minter::Token;
 use skybridge_shared::audit::Decision;
@@ -27,6 +28,7 @@ use crate::credential;
 use crate::error::{GatewayError, Origin};
 use crate::exchange::{AuditedBody, Exchange};
 use crate::forward::{self, Forwarded, Outbound};
+use crate::limit;
 use crate::path::{self, NormalPath};
 use crate::routing::{Route, RouteMiss};
 use crate::state::{Gateway, Runtime, Upstream, WorkerClients};
@@ -62,6 +64,13 @@ pub async fn handle(request: HttpRequest, payload: web::Payload) -> HttpResponse
             (err.respond(&exchange.request_id), decision, Some(err.reason()))
         }
     };
+    if let Some(fields) = &exchange.limit_fields {
+        fields.append_to(response.headers_mut());
+    }
+    if gateway.is_draining() {
+        // Tell keep-alive clients and load balancers to stop reusing this connection.
+        response.head_mut().set_connection_type(ConnectionType::Close);
+    }
     if let Ok(value) = HeaderValue::from_str(&exchange.request_id) {
         response.headers_mut().insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
     }
@@ -100,6 +109,7 @@ async fn run_steps(
         .upstreams
         .get(&route.upstream)
         .ok_or_else(|| GatewayError::Internal(format!("upstream {} missing", route.upstream)))?;
+    limit::check(&gateway.limiter, request, runtime, &route, None, exchange).await?;
     let headers = correlation_headers(request, exchange)?;
     let mut token = credential::obtain(&gateway.credentials, upstream, None).await?;
     exchange.credential = upstream.credential.clone();

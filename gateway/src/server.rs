@@ -13,6 +13,7 @@ use actix_web::{App, HttpServer, web};
 use openssl::ssl::SniError;
 use skybridge_actors::audit::{AuditError, AuditSink};
 use skybridge_actors::minter::{Credentials, MinterError};
+use skybridge_actors::rate_limiter::{Limiter, LimiterError};
 use skybridge_shared::config::Config;
 use skybridge_shared::health::Health;
 use uuid::Uuid;
@@ -49,6 +50,9 @@ pub enum StartError {
     /// A credential could not be set up (unreadable key file, bad credential file).
     #[error("cannot start the token minter: {0}")]
     Credentials(#[from] MinterError),
+    /// The rate limiter could not start (e.g. a malformed Redis URL).
+    #[error("cannot start the rate limiter: {0}")]
+    Limiter(#[from] LimiterError),
     /// The TLS acceptor could not be built.
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
@@ -70,7 +74,8 @@ pub async fn serve(config: Config, source: Option<PathBuf>) -> Result<(), StartE
     let audit =
         AuditSink::start(&config.telemetry, &config.base_dir, &instance_id, health.clone())?;
     let credentials = Credentials::start(&config, health.clone())?;
-    let services = Services { health, metrics, audit, credentials };
+    let limiter = Limiter::start(&config.rate_limit, health.clone())?;
+    let services = Services { health, metrics, audit, credentials, limiter };
     let gateway = web::Data::new(Gateway::new(runtime, services));
 
     let (public_listener, public_addr) = bind("public", &config.listener.address)?;

@@ -7,6 +7,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -16,6 +17,7 @@ use arc_swap::ArcSwap;
 use openssl::ssl::{SslConnector, SslContext};
 use skybridge_actors::audit::AuditSink;
 use skybridge_actors::minter::Credentials;
+use skybridge_actors::rate_limiter::{self, Limiter};
 use skybridge_shared::config::{Config, ConfigProblems, UpstreamConfig};
 use skybridge_shared::health::Health;
 
@@ -34,6 +36,8 @@ pub struct Gateway {
     pub audit: AuditSink,
     /// Tokens presented to upstreams.
     pub credentials: Credentials,
+    /// Rate-limit decisions.
+    pub limiter: Limiter,
     draining: AtomicBool,
 }
 
@@ -46,6 +50,7 @@ impl Gateway {
             metrics: services.metrics,
             audit: services.audit,
             credentials: services.credentials,
+            limiter: services.limiter,
             draining: AtomicBool::new(false),
         }
     }
@@ -81,6 +86,8 @@ pub struct Services {
     pub audit: AuditSink,
     /// The token minter.
     pub credentials: Credentials,
+    /// The rate limiter.
+    pub limiter: Limiter,
 }
 
 /// One immutable configuration snapshot, ready to serve.
@@ -93,6 +100,8 @@ pub struct Runtime {
     pub routes: RouteTable,
     /// Upstreams by name.
     pub upstreams: HashMap<Arc<str>, Arc<Upstream>>,
+    /// Proxies whose `X-Forwarded-For` is believed for `client_ip` keys.
+    pub trusted_proxies: Vec<IpAddr>,
     /// The public listener's TLS context (certificate, key, client CA), when it is HTTPS.
     /// New handshakes pick up the current one, so a reload swaps certificates in place.
     pub server_tls: Option<SslContext>,
@@ -126,7 +135,9 @@ impl Runtime {
             return Err(problems);
         }
         let routes = RouteTable::new(&config);
-        Ok(Self { generation, config: Arc::new(config), routes, upstreams, server_tls })
+        let trusted_proxies = rate_limiter::trusted_proxies(&config.rate_limit);
+        let config = Arc::new(config);
+        Ok(Self { generation, config, routes, upstreams, trusted_proxies, server_tls })
     }
 }
 

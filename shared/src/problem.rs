@@ -47,6 +47,12 @@ pub mod types {
         METHOD_NOT_ALLOWED = ("method-not-allowed", 405, "The method is not allowed on this route");
         /// The request body exceeds the listener's `max_body_bytes`.
         PAYLOAD_TOO_LARGE = ("payload-too-large", 413, "The request body is too large");
+        /// A `rate` policy is exhausted; `Retry-After` says when to come back.
+        RATE_LIMITED = ("quota-exceeded", 429, "Too many requests");
+        /// A calendar `quota` policy is spent until its window ends.
+        QUOTA_EXHAUSTED = ("quota-exceeded", 403, "The quota for this period is spent");
+        /// The shared limiter's store is unavailable and the policy refuses meanwhile.
+        REDUCED_CAPACITY = ("temporary-reduced-capacity", 503, "Capacity is temporarily reduced");
         /// The upstream refused the connection, failed TLS or broke the exchange.
         UPSTREAM_UNREACHABLE = ("upstream-unreachable", 502, "The upstream could not be reached");
         /// The upstream did not answer within the configured timeout.
@@ -74,6 +80,9 @@ pub struct Problem {
     pub detail: String,
     /// The request's `x-request-id`, so a caller can quote it to an operator.
     pub request_id: String,
+    /// The rate-limit policies that refused the request (IETF RateLimit draft).
+    #[serde(rename = "violated-policies", skip_serializing_if = "Option::is_none")]
+    pub violated_policies: Option<Vec<String>>,
 }
 
 impl Problem {
@@ -85,6 +94,7 @@ impl Problem {
             status: kind.status,
             detail: detail.into(),
             request_id: request_id.to_owned(),
+            violated_policies: None,
         }
     }
 }
@@ -94,8 +104,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn slugs_are_unique_and_statuses_are_errors() {
-        let mut slugs: Vec<_> = types::ALL.iter().map(|t| t.slug).collect();
+    fn types_are_unique_and_statuses_are_errors() {
+        let mut slugs: Vec<_> = types::ALL.iter().map(|t| (t.slug, t.status)).collect();
         slugs.sort_unstable();
         slugs.dedup();
         assert_eq!(slugs.len(), types::ALL.len());

@@ -195,3 +195,37 @@ pub fn assert_problem(body: &[u8], status: u16, type_suffix: &str) -> Value {
     assert!(json["request_id"].is_string(), "{json}");
     json
 }
+
+/// A real `redis-server` on a free loopback port, killed on drop. Redis cannot bind port 0,
+/// so a free port is found first and released just before Redis takes it.
+pub struct Redis {
+    pub process: Running,
+    pub port: u16,
+}
+
+impl Redis {
+    pub fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let mut command = Command::new("redis-server");
+        command.args([
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ]);
+        let mut process = Running::spawn(command);
+        process.wait_for_line(START_TIMEOUT, |l| l.contains("Ready to accept connections"));
+        Self { process, port }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+}

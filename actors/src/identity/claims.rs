@@ -53,7 +53,10 @@ pub(crate) fn check_times(
     if let Some(nbf) = &registered.nbf
         && numeric_date(nbf, "nbf")? > now + leeway
     {
-        return Err(AuthRejection::new(AuthReason::TokenNotYetValid, "The token is not valid yet."));
+        return Err(AuthRejection::new(
+            AuthReason::TokenNotYetValid,
+            "The token is not valid yet.",
+        ));
     }
     if now > exp + leeway {
         return Err(AuthRejection::new(AuthReason::TokenExpired, "The token has expired."));
@@ -62,10 +65,12 @@ pub(crate) fn check_times(
 }
 
 /// Checks that `aud` (a string or an array of strings) names one of `audiences`.
-pub(crate) fn check_audience(aud: Option<&Value>, audiences: &[String]) -> Result<(), AuthRejection> {
-    let mismatch = || {
-        AuthRejection::new(AuthReason::AudienceMismatch, "The token is not meant for this API.")
-    };
+pub(crate) fn check_audience(
+    aud: Option<&Value>,
+    audiences: &[String],
+) -> Result<(), AuthRejection> {
+    let mismatch =
+        || AuthRejection::new(AuthReason::AudienceMismatch, "The token is not meant for this API.");
     let matches = |candidate: &Value| {
         candidate.as_str().is_some_and(|aud| audiences.iter().any(|want| want == aud))
     };

@@ -192,7 +192,10 @@ pub fn public_jwk(key: &PKey<Private>, alg: Algorithm) -> Result<(Value, String)
         Id::RSA => {
             let rsa = key.rsa()?;
             let (n, e) = (b64(&rsa.n().to_vec()), b64(&rsa.e().to_vec()));
-            (format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#), json!({"kty": "RSA", "n": n, "e": e}))
+            (
+                format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#),
+                json!({"kty": "RSA", "n": n, "e": e}),
+            )
         }
         Id::EC => {
             let ec = key.ec_key()?;
@@ -205,7 +208,10 @@ pub fn public_jwk(key: &PKey<Private>, alg: Algorithm) -> Result<(Value, String)
         }
         Id::ED25519 => {
             let x = b64(&key.raw_public_key()?);
-            (format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#), json!({"kty": "OKP", "crv": "Ed25519", "x": x}))
+            (
+                format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#),
+                json!({"kty": "OKP", "crv": "Ed25519", "x": x}),
+            )
         }
         _ => return Err(DevToolError::BadKey),
     };

@@ -62,6 +62,11 @@ impl IssuerRuntime {
         }
     }
 
+    /// `issuer` then `additional_issuers`.
+    pub(crate) fn patterns(&self) -> &[String] {
+        &self.patterns
+    }
+
     /// Matches `iss`. A `{tenantid}` pattern is expanded only with the token's own `tid`;
     /// when `tenants` is set, a plain pattern also requires `tid` to be listed.
     pub(crate) fn match_iss(&self, iss: &str, tid: Option<&str>) -> IssuerMatch {
@@ -93,11 +98,24 @@ pub(crate) fn configured_algorithms(config: &IssuerConfig) -> Vec<Algorithm> {
     config.algorithms().iter().filter_map(|name| Algorithm::from_name(name)).collect()
 }
 
-/// Whether a per-key `issuer` (Entra v2 publishes one, with `{tenantid}`) allows `iss`.
-pub(crate) fn key_issuer_allows(key_issuer: &str, iss: &str, tid: Option<&str>) -> bool {
+/// Whether a per-key `issuer` (Entra v2 publishes one, with `{tenantid}`) allows a token
+/// with `iss` and `tid`: the key's issuer, expanded with the token's own `tid`, must be the
+/// token's `iss` or another form of the same configured issuer for that tenant (Entra signs
+/// v1 tokens with keys its v2 JWKS labels with the v2 issuer). A key pinned to one tenant
+/// thus never vouches for another tenant's tokens.
+pub(crate) fn key_issuer_allows(
+    key_issuer: &str,
+    iss: &str,
+    tid: Option<&str>,
+    patterns: &[String],
+) -> bool {
+    let expand = |pattern: &str| match tid {
+        Some(tid) => pattern.replace(TENANT_PLACEHOLDER, tid),
+        None => pattern.to_owned(),
+    };
+    let key_issuer = expand(key_issuer);
     if key_issuer.contains(TENANT_PLACEHOLDER) {
-        tid.is_some_and(|tid| key_issuer.replace(TENANT_PLACEHOLDER, tid) == iss)
-    } else {
-        key_issuer == iss
+        return false;
     }
+    key_issuer == iss || patterns.iter().any(|pattern| expand(pattern) == key_issuer)
 }

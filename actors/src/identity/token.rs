@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::reason::{AuthReason, AuthRejection};
+use crate::jwks::Algorithm;
 
 /// Largest token accepted, in bytes.
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
@@ -52,6 +53,8 @@ pub(crate) struct Parsed<'a> {
     /// `BASE64URL(header) || '.' || BASE64URL(payload)`, what the signature covers.
     pub signing_input: &'a [u8],
     pub signature: Vec<u8>,
+    /// The header's `alg`, already known to be one we can verify.
+    pub alg: Algorithm,
     pub header: Header,
     pub registered: Registered,
     pub claims: Map<String, Value>,
@@ -65,7 +68,10 @@ fn malformed(description: &str) -> AuthRejection {
 pub fn bearer_token<'a>(authorization: &[&'a [u8]]) -> Result<&'a [u8], AuthRejection> {
     let value = match authorization {
         [] => {
-            return Err(AuthRejection::new(AuthReason::TokenMissing, "A bearer token is required."));
+            return Err(AuthRejection::new(
+                AuthReason::TokenMissing,
+                "A bearer token is required.",
+            ));
         }
         [value] => *value,
         _ => return Err(malformed("The request has more than one Authorization header.")),
@@ -100,9 +106,12 @@ pub(crate) fn parse(token: &[u8]) -> Result<Parsed<'_>, AuthRejection> {
     let signing_len = header.len() + 1 + payload.len();
     let header_json = decode(header, "header")?;
     let payload_json = decode(payload, "payload")?;
-    let signature = decode(signature, "signature")?;
+    // An empty signature is left for the algorithm check to refuse (`alg: none`) or the
+    // signature check to fail, which gives the more precise reason.
+    let signature = if signature.is_empty() { Vec::new() } else { decode(signature, "signature")? };
     let header: Header = serde_json::from_slice(&header_json)
         .map_err(|_| malformed("The token header is not a valid JOSE header."))?;
+    let alg = algorithm(&header.alg)?;
     if header.enc.is_some() {
         return Err(malformed("Encrypted tokens are not accepted."));
     }
@@ -115,7 +124,29 @@ pub(crate) fn parse(token: &[u8]) -> Result<Parsed<'_>, AuthRejection> {
     let registered: Registered = serde_json::from_slice(&payload_json)
         .map_err(|_| malformed("The token payload repeats a registered claim."))?;
     let signing_input = &token[..signing_len];
-    Ok(Parsed { signing_input, signature, header, registered, claims })
+    Ok(Parsed { signing_input, signature, alg, header, registered, claims })
+}
+
+/// The token's `alg`, refusing `none` in any spelling and HMAC before anything else.
+fn algorithm(name: &str) -> Result<Algorithm, AuthRejection> {
+    if name.trim().eq_ignore_ascii_case("none") {
+        return Err(AuthRejection::new(
+            AuthReason::AlgorithmNotAllowed,
+            "Unsigned tokens are not accepted.",
+        ));
+    }
+    if name.get(..2).is_some_and(|prefix| prefix.eq_ignore_ascii_case("HS")) {
+        return Err(AuthRejection::new(
+            AuthReason::AlgorithmNotAllowed,
+            "Symmetric (HMAC) signatures are not accepted.",
+        ));
+    }
+    Algorithm::from_name(name).ok_or_else(|| {
+        AuthRejection::new(
+            AuthReason::AlgorithmNotAllowed,
+            "The token's algorithm is not supported.",
+        )
+    })
 }
 
 /// Strict base64url: the URL-safe alphabet, no padding, zero trailing bits.

@@ -91,8 +91,7 @@ impl JwksActor {
         if let Some(handle) = self.next_refresh.take() {
             ctx.cancel_future(handle);
         }
-        let (source, expected) =
-            (self.issuer.source.clone(), self.issuer.expected_issuers.clone());
+        let (source, expected) = (self.issuer.source.clone(), self.issuer.expected_issuers.clone());
         let tuning = self.tuning.clone();
         let work = async move { fetch::fetch_remote(&client, &source, &expected, &tuning).await };
         ctx.spawn(work.into_actor(self).map(|result, act, ctx| {
@@ -155,10 +154,8 @@ impl JwksActor {
                     age_secs = age.as_secs(),
                     "Key refresh failed; keeping the last good keys."
                 );
-                let detail = format!(
-                    "Key refresh failed; serving keys loaded {}s ago.",
-                    age.as_secs()
-                );
+                let detail =
+                    format!("Key refresh failed; serving keys loaded {}s ago.", age.as_secs());
                 self.health.set(&self.component(), HealthState::Degraded, detail);
             }
             _ => {
@@ -189,11 +186,8 @@ impl JwksActor {
         }
         self.file_stamp = stamp;
         tracing::info!(issuer = %self.issuer.name, "The JWKS file changed; reloading it.");
-        let result = fetch::load_file(path).map(|set| Fetched {
-            set,
-            max_age: None,
-            discovered_algs: None,
-        });
+        let result =
+            fetch::load_file(path).map(|set| Fetched { set, max_age: None, discovered_algs: None });
         match result {
             Ok(fetched) => self.publish(fetched),
             // A local file never goes stale: the operator owns it, so the last good keys
@@ -224,7 +218,8 @@ impl Handler<KeyMiss> for JwksActor {
 
     fn handle(&mut self, msg: KeyMiss, ctx: &mut Self::Context) -> Self::Result {
         let known = self.snapshot.load().by_kid(&msg.kid).is_some();
-        let cooled = self.last_miss_fetch.is_none_or(|at| at.elapsed() >= self.tuning.miss_cooldown);
+        let cooled =
+            self.last_miss_fetch.is_none_or(|at| at.elapsed() >= self.tuning.miss_cooldown);
         if known || matches!(self.issuer.source, KeySource::File(_)) {
             return Box::pin(async {});
         }
@@ -249,8 +244,12 @@ impl Handler<KeyMiss> for JwksActor {
 /// `id_token_signing_alg_values_supported` describes ID tokens, not access tokens.
 fn narrow(issuer: &IssuerSource, discovered: Option<&[String]>) -> Vec<Algorithm> {
     let Some(discovered) = discovered else { return issuer.algorithms.clone() };
-    let narrowed: Vec<Algorithm> =
-        issuer.algorithms.iter().copied().filter(|alg| discovered.iter().any(|d| d == alg.name())).collect();
+    let narrowed: Vec<Algorithm> = issuer
+        .algorithms
+        .iter()
+        .copied()
+        .filter(|alg| discovered.iter().any(|d| d == alg.name()))
+        .collect();
     if narrowed.is_empty() {
         tracing::warn!(
             issuer = %issuer.name,

@@ -123,8 +123,8 @@ pub(crate) async fn fetch_remote(
 
 /// Reads and parses a `jwks_file`.
 pub(crate) fn load_file(path: &std::path::Path) -> Result<ParsedSet, JwksError> {
-    let text = std::fs::read(path)
-        .map_err(|source| JwksError::File { path: path.to_owned(), source })?;
+    let text =
+        std::fs::read(path).map_err(|source| JwksError::File { path: path.to_owned(), source })?;
     parse_jwks(&text)
 }
 

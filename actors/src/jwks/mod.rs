@@ -29,8 +29,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use actor::JwksActor;
 pub(crate) use actor::IssuerSource;
+pub use actor::JwksActor;
 pub use error::{JwksError, SkipReason};
 pub use fetch::cache_max_age;
 pub(crate) use fetch::{KeySource, load_file};

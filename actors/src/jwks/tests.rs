@@ -60,7 +60,10 @@ fn entra_v2_keys_carry_their_issuer_and_google_keys_their_alg() {
 #[test]
 fn discovery_fixtures_name_their_issuers() {
     for (file, issuer) in [
-        ("entra_v2_common_openid-configuration.json", "https://login.microsoftonline.com/{tenantid}/v2.0"),
+        (
+            "entra_v2_common_openid-configuration.json",
+            "https://login.microsoftonline.com/{tenantid}/v2.0",
+        ),
         ("entra_v1_common_openid-configuration.json", "https://sts.windows.net/{tenantid}/"),
         ("auth0_common_openid-configuration.json", "https://common.auth0.com/"),
         ("google_accounts_openid-configuration.json", "https://accounts.google.com"),
@@ -120,12 +123,18 @@ fn unusable_keys_are_skipped_with_a_reason() {
     ops["key_ops"] = json!(["encrypt"]);
     assert_eq!(reason(ops), SkipReason::NotForSigning);
     assert_eq!(reason(rsa_jwk(1024)), SkipReason::WeakRsa(1024));
-    assert_eq!(reason(json!({"kty": "oct", "k": "AAAA"})), SkipReason::UnsupportedKty("oct".into()));
+    assert_eq!(
+        reason(json!({"kty": "oct", "k": "AAAA"})),
+        SkipReason::UnsupportedKty("oct".into())
+    );
     assert_eq!(
         reason(json!({"kty": "EC", "crv": "P-192", "x": "AA", "y": "AA"})),
         SkipReason::UnsupportedCurve("P-192".into())
     );
-    assert_eq!(reason(json!({"kty": "OKP", "crv": "X25519", "x": b64(&[9; 32])})), SkipReason::NotForSigning);
+    assert_eq!(
+        reason(json!({"kty": "OKP", "crv": "X25519", "x": b64(&[9; 32])})),
+        SkipReason::NotForSigning
+    );
     let mut oaep = good.clone();
     oaep["alg"] = json!("RSA-OAEP");
     assert_eq!(reason(oaep), SkipReason::UnsupportedAlg("RSA-OAEP".into()));
@@ -162,8 +171,8 @@ fn leading_zeros_in_rsa_members_are_tolerated() {
     n.extend(rsa.n().to_vec());
     let mut e = vec![0];
     e.extend(rsa.e().to_vec());
-    let key = parse_jwk(json!({"kty": "RSA", "n": b64(&n), "e": b64(&e)}).as_object().unwrap())
-        .unwrap();
+    let key =
+        parse_jwk(json!({"kty": "RSA", "n": b64(&n), "e": b64(&e)}).as_object().unwrap()).unwrap();
     assert_eq!(key.kind, KeyKind::Rsa { bits: 2048 });
     assert!(key.kid.is_none());
 }

@@ -2,6 +2,8 @@
 //! (once per cooldown, shared by concurrent misses), stale-if-error with degraded
 //! readiness, dropped keys, the size cap.
 
+#![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
+
 mod common;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -1,6 +1,8 @@
 //! Tokens from a real, certified OpenID provider (`oidc-provider` under Node) through the
 //! `Verifier`: discovery, JWKS, key rotation, and the provider going away.
 
+#![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
+
 mod common;
 
 use std::sync::Arc;

@@ -19,6 +19,7 @@ mod token;
 mod validate;
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
 mod tests;
 
 use std::sync::Arc;

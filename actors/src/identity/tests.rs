@@ -196,7 +196,7 @@ async fn non_canonical_encodings_are_malformed() {
         format!("{token}="),
         format!("{input}.{}{nonzero_bits}", &signature[..signature.len() - 1]),
         token.replacen('-', "+", 1).replacen('_', "/", 1),
-        format!("{input}"),
+        input.to_string(),
         format!("{token}.extra.parts"),
         format!("a.{token}"),
         ".".repeat(2),

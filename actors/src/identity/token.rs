@@ -29,22 +29,39 @@ pub(crate) struct Header {
     enc: Option<Value>,
 }
 
-/// The registered claims the validator checks, read with duplicate detection: a second
-/// `exp` or `iss` makes serde fail instead of one silently winning.
-#[derive(Debug, Deserialize)]
-pub(crate) struct Registered {
-    #[serde(default)]
-    pub iss: Option<Value>,
-    #[serde(default)]
-    pub exp: Option<Value>,
-    #[serde(default)]
-    pub nbf: Option<Value>,
-    #[serde(default)]
-    pub iat: Option<Value>,
-    #[serde(default)]
-    pub aud: Option<Value>,
-    #[serde(default)]
-    pub tid: Option<Value>,
+/// A JSON object read with duplicate detection: a second `exp` or `iss` makes parsing fail
+/// instead of one copy silently winning, as it would in `serde_json::Map` (RFC 7519 §4
+/// allows rejecting duplicates, and two parsers that pick differently is how bypasses start).
+struct StrictObject(Map<String, Value>);
+
+impl<'de> Deserialize<'de> for StrictObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ObjectVisitor;
+
+        impl<'de> serde::de::Visitor<'de> for ObjectVisitor {
+            type Value = StrictObject;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object without duplicate members")
+            }
+
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut map: M,
+            ) -> Result<StrictObject, M::Error> {
+                let mut object = Map::new();
+                while let Some((name, value)) = map.next_entry::<String, Value>()? {
+                    if object.contains_key(&name) {
+                        return Err(serde::de::Error::custom("duplicate member"));
+                    }
+                    object.insert(name, value);
+                }
+                Ok(StrictObject(object))
+            }
+        }
+
+        deserializer.deserialize_map(ObjectVisitor)
+    }
 }
 
 /// A compact JWS split and decoded; the signature is not checked yet.
@@ -56,7 +73,7 @@ pub(crate) struct Parsed<'a> {
     /// The header's `alg`, already known to be one we can verify.
     pub alg: Algorithm,
     pub header: Header,
-    pub registered: Registered,
+    /// Every claim, unique by name.
     pub claims: Map<String, Value>,
 }
 
@@ -119,12 +136,11 @@ pub(crate) fn parse(token: &[u8]) -> Result<Parsed<'_>, AuthRejection> {
     if header.crit.is_some() {
         return Err(malformed("The token uses critical header extensions."));
     }
-    let claims: Map<String, Value> = serde_json::from_slice(&payload_json)
-        .map_err(|_| malformed("The token payload is not a JSON object."))?;
-    let registered: Registered = serde_json::from_slice(&payload_json)
-        .map_err(|_| malformed("The token payload repeats a registered claim."))?;
+    let StrictObject(claims) = serde_json::from_slice(&payload_json).map_err(|_| {
+        malformed("The token payload is not a JSON object with unique claim names.")
+    })?;
     let signing_input = &token[..signing_len];
-    Ok(Parsed { signing_input, signature, alg, header, registered, claims })
+    Ok(Parsed { signing_input, signature, alg, header, claims })
 }
 
 /// The token's `alg`, refusing `none` in any spelling and HMAC before anything else.

@@ -40,10 +40,10 @@ pub(crate) async fn verify(
 ) -> Result<Verified, AuthRejection> {
     let parsed = token::parse(token)?;
     let alg = parsed.alg;
-    let iss = string_claim(parsed.registered.iss.as_ref(), "iss")?
+    let iss = string_claim(parsed.claims.get("iss"), "iss")?
         .ok_or_else(|| reject(AuthReason::TokenMalformed, "The token has no iss claim."))?
         .to_owned();
-    let tid = string_claim(parsed.registered.tid.as_ref(), "tid")?.map(str::to_owned);
+    let tid = string_claim(parsed.claims.get("tid"), "tid")?.map(str::to_owned);
     let (index, tenant_allowed) = select_issuer(issuers, allowed, &iss, tid.as_deref())?;
     let issuer = issuers
         .get(index)
@@ -63,8 +63,8 @@ pub(crate) async fn verify(
             "The signing key does not belong to the token's issuer.",
         ));
     }
-    let exp = claims::check_times(&parsed.registered, now, issuer.leeway)?;
-    claims::check_audience(parsed.registered.aud.as_ref(), &issuer.audiences)?;
+    let exp = claims::check_times(&parsed.claims, now, issuer.leeway)?;
+    claims::check_audience(parsed.claims.get("aud"), &issuer.audiences)?;
     if !tenant_allowed {
         return Err(reject(AuthReason::TenantNotAllowed, "The token's tenant is not allowed."));
     }

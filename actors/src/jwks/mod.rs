@@ -23,6 +23,7 @@ mod messages;
 mod parse;
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
 mod tests;
 
 use std::collections::{HashMap, HashSet};

@@ -478,3 +478,50 @@ fn reasons_have_stable_names_and_statuses() {
     assert_eq!(AuthReason::KeysUnavailable.bearer_error(), None);
     assert_eq!(AuthReason::InsufficientScope.to_string(), "insufficient_scope");
 }
+
+#[actix_rt::test]
+async fn developer_keys_and_tokens_work_with_a_jwks_file_issuer() {
+    use super::devtools::{TokenRequest, issue_token, write_key_pair};
+    for alg in [Algorithm::Rs256, Algorithm::Es256, Algorithm::EdDsa] {
+        let dir = tempfile::tempdir().unwrap();
+        let (key_path, jwks_path) = write_key_pair(dir.path(), alg).unwrap();
+        assert!(matches!(write_key_pair(dir.path(), alg), Err(DevToolError::Exists(_))));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&key_path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "the private key is private");
+        }
+        let toml = format!(
+            "[[issuers]]\nname = \"dev\"\nissuer = \"{ISS}\"\njwks_file = \"{}\"\naudiences = [\"{AUD}\"]\n",
+            jwks_path.display()
+        );
+        let config: Config = toml::from_str(&toml).unwrap();
+        let verifier = Verifier::start(&config, Health::default()).unwrap();
+        let request = TokenRequest {
+            issuer: ISS.to_owned(),
+            audience: AUD.to_owned(),
+            subject: "dev-user".to_owned(),
+            scopes: vec!["orders.read".to_owned()],
+            ttl: Duration::from_secs(600),
+        };
+        let token = issue_token(&std::fs::read(&key_path).unwrap(), &request).unwrap();
+        let header = format!("Bearer {token}");
+        let policy = RequiredAuth { scopes: vec!["orders.read".into()], ..RequiredAuth::default() };
+        let identity = verifier.authenticate(&[header.as_bytes()], &policy).await.unwrap();
+        assert_eq!(identity.subject, "dev-user", "{alg:?}");
+    }
+    assert!(matches!(
+        issue_token(
+            b"not a key",
+            &TokenRequest {
+                issuer: ISS.into(),
+                audience: AUD.into(),
+                subject: "x".into(),
+                scopes: vec![],
+                ttl: Duration::from_secs(1),
+            }
+        ),
+        Err(DevToolError::BadKey)
+    ));
+}

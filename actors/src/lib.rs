@@ -1,5 +1,10 @@
 //! The actix actors of Skybridge and the background parts that outlive a single request.
 //!
+//! - [`jwks`]: one `JwksActor` per issuer owns its verification keys (discovery, refresh,
+//!   refetch on unknown `kid`, stale-if-error) and publishes them as a lock-free snapshot.
+//! - [`identity`]: the [`identity::Verifier`] the gateway calls per request: bearer JWT
+//!   validation against those snapshots, a verified-token cache and route authorization.
+//!   It messages a `JwksActor` only on a `kid` miss.
 //! - [`rate_limiter`]: the rate limiter. The gateway holds a [`rate_limiter::Limiter`] and asks
 //!   it once per request; the actor runs on its own arbiter and talks to Redis.
 //! - [`minter`]: the token minter, one actor per upstream credential, which keeps a current
@@ -8,8 +13,13 @@
 //!   and the `skybridge keys` / `skybridge token` commands.
 //! - [`audit`]: the audit trail's sink, which batches, spools and exports one record per
 //!   request on its own threads.
+//!
+//! Actors are started inside the caller's actix System and are not supervised: their failure
+//! modes (fetch and mint errors, Redis outages) are values they handle, not crashes.
 
 pub mod audit;
+pub mod identity;
+pub mod jwks;
 pub mod minter;
 pub mod rate_limiter;
 pub mod signing;

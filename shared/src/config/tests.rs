@@ -234,3 +234,30 @@ key = "header:x-api-key"
 fn expected_instances_defaults_to_one() {
     assert_eq!(RateLimitConfig::default().expected_instances, 1);
 }
+
+#[test]
+fn issuer_problems_are_reported() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = format!(
+        "{MINIMAL}{}",
+        r#"
+[[issuers]]
+name = "entra"
+issuer = "https://login.example.com/{tenantid}/v2.0"
+jwks_uri = "https://login.example.com/common/discovery/v2.0/keys"
+leeway = "10m"
+algorithms = ["HS256"]
+"#
+    );
+    let path = write(dir.path(), "issuer.toml", &text);
+    let problems = load(Some(&path)).expect("parses").validate();
+    let keys: Vec<&str> = problems.0.iter().map(|p| p.key.as_str()).collect();
+    for expected in [
+        "issuers[0].audiences",
+        "issuers[0].leeway",
+        "issuers[0].tenants",
+        "issuers[0].algorithms[0]",
+    ] {
+        assert!(keys.contains(&expected), "missing {expected} in {keys:?}");
+    }
+}

@@ -217,6 +217,14 @@ impl Config {
         if let Some(file) = &issuer.jwks_file {
             self.check_file(problems, &format!("{key}.jwks_file"), file);
         }
+        // An issuer without audiences would accept tokens minted for any other API of the
+        // same provider; Skybridge never skips the audience check.
+        if issuer.audiences.is_empty() || issuer.audiences.iter().any(String::is_empty) {
+            problems.push(format!("{key}.audiences"), "must list at least one non-empty audience");
+        }
+        if issuer.leeway > std::time::Duration::from_secs(300) {
+            problems.push(format!("{key}.leeway"), "must be at most 5m");
+        }
         let templated = std::iter::once(&issuer.issuer)
             .chain(&issuer.additional_issuers)
             .any(|i| i.contains(super::issuer::TENANT_PLACEHOLDER));

@@ -10,6 +10,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use skybridge_shared::problem::{PROBLEM_CONTENT_TYPE, Problem, ProblemType, types};
 
+use skybridge_actors::identity::AuthReason;
 use skybridge_actors::rate_limiter::DenialKind;
 
 use crate::limit;
@@ -67,6 +68,17 @@ pub enum GatewayError {
         /// The upstream's name.
         upstream: String,
     },
+    /// The caller's token was refused (401), does not grant the route (403), or its issuer's
+    /// keys are unavailable (503).
+    #[error("token refused: {}", reason.as_str())]
+    Unauthenticated {
+        /// Why, from the closed set.
+        reason: AuthReason,
+        /// One sentence for the caller, never containing the token.
+        description: String,
+        /// The scopes the route requires, for `WWW-Authenticate` on 403.
+        required_scope: Option<String>,
+    },
     /// A rate-limit or quota policy refused the request.
     #[error("refused by rate-limit policies {violated_policies:?}")]
     Limited {
@@ -105,6 +117,11 @@ impl GatewayError {
             Self::UpstreamUnreachable { .. } => types::UPSTREAM_UNREACHABLE,
             Self::UpstreamTimeout { .. } => types::UPSTREAM_TIMEOUT,
             Self::Limited { kind, .. } => limit::describe(*kind).1,
+            Self::Unauthenticated { reason, .. } => match reason.status() {
+                403 => types::FORBIDDEN,
+                503 => types::ISSUER_UNAVAILABLE,
+                _ => types::UNAUTHENTICATED,
+            },
             Self::CredentialUnavailable { .. } => types::CREDENTIAL_UNAVAILABLE,
             Self::Unavailable(_) => types::SERVICE_UNAVAILABLE,
             Self::Internal(_) => types::INTERNAL,
@@ -121,6 +138,8 @@ impl GatewayError {
             | Self::MethodNotAllowed { .. }
             | Self::PayloadTooLarge { .. }
             | Self::Limited { .. } => Origin::Client,
+            Self::Unauthenticated { reason, .. } if reason.status() < 500 => Origin::Client,
+            Self::Unauthenticated { .. } => Origin::Internal,
             Self::UpstreamUnreachable { .. } | Self::UpstreamTimeout { .. } => Origin::Upstream,
             Self::CredentialUnavailable { .. } | Self::Unavailable(_) | Self::Internal(_) => {
                 Origin::Internal
@@ -136,6 +155,7 @@ impl GatewayError {
             Self::ClientBodyFailed => "client_closed",
             Self::CredentialUnavailable { .. } => "credential_unavailable",
             Self::Limited { kind, .. } => limit::describe(*kind).0,
+            Self::Unauthenticated { reason, .. } => reason.as_str(),
             other => other.problem_type().slug,
         }
     }
@@ -157,6 +177,7 @@ impl GatewayError {
                 "The upstream could not be reached or failed the exchange.".to_owned()
             }
             Self::UpstreamTimeout { .. } => "The upstream did not answer in time.".to_owned(),
+            Self::Unauthenticated { description, .. } => description.clone(),
             Self::Limited { kind: DenialKind::StoreUnavailable, .. } => {
                 "Rate limits cannot be checked right now; try again shortly.".to_owned()
             }
@@ -188,6 +209,14 @@ impl GatewayError {
             Self::Unavailable(_) | Self::CredentialUnavailable { .. } => {
                 response.insert_header((header::RETRY_AFTER, "1"));
             }
+            Self::Unauthenticated { reason, description, required_scope } => {
+                if let Some(challenge) = challenge(*reason, description, required_scope.as_deref()) {
+                    response.insert_header((header::WWW_AUTHENTICATE, challenge));
+                }
+                if reason.status() == 503 {
+                    response.insert_header((header::RETRY_AFTER, "5"));
+                }
+            }
             Self::Limited { retry_after_secs, violated_policies, .. } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.max(&1).to_string()));
                 problem.violated_policies = Some(violated_policies.clone());
@@ -196,6 +225,19 @@ impl GatewayError {
         }
         response.json(problem)
     }
+}
+
+/// The RFC 6750 §3 challenge: `Bearer error="…", error_description="…"` and, for a missing
+/// scope, `scope="…"`. Quotes and backslashes are dropped from the description so the header
+/// stays well formed.
+fn challenge(reason: AuthReason, description: &str, scope: Option<&str>) -> Option<HeaderValue> {
+    let error = reason.bearer_error()?;
+    let clean = |text: &str| text.chars().filter(|c| *c != '"' && *c != '\\').collect::<String>();
+    let mut value = format!("Bearer error=\"{error}\", error_description=\"{}\"", clean(description));
+    if let Some(scope) = scope {
+        value.push_str(&format!(", scope=\"{}\"", clean(scope)));
+    }
+    HeaderValue::from_str(&value).ok()
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use actix_web::HttpRequest;
 use actix_web::body::{BodySize, BoxBody, MessageBody};
 use actix_web::web::Bytes;
 use actix_web::web::Data;
+use skybridge_actors::identity::Identity;
 use skybridge_shared::audit::{AuditRecord, Decision};
 
 use crate::correlation::TraceContext;
@@ -43,6 +44,8 @@ pub struct Exchange {
     pub path: Option<String>,
     /// The matched route, once known.
     pub route: Option<Arc<Route>>,
+    /// The verified caller, on routes that require a token.
+    pub identity: Option<Arc<Identity>>,
     /// The rate-limit fields for the response, when the route is limited.
     pub limit_fields: Option<LimitFields>,
     /// The lowest remaining count across the route's policies.
@@ -79,6 +82,7 @@ impl Exchange {
             user_agent,
             path: None,
             route: None,
+            identity: None,
             limit_fields: None,
             rate_limit_remaining: None,
             credential: None,
@@ -124,6 +128,7 @@ impl Exchange {
         reason: Option<&'static str>,
     ) -> AuditRecord {
         let route = self.route.as_deref();
+        let identity = self.identity.as_deref();
         AuditRecord {
             timestamp: self.timestamp,
             trace_id: self.trace.trace_id,
@@ -140,10 +145,10 @@ impl Exchange {
             user_agent: self.user_agent.clone(),
             decision,
             reason,
-            subject: None,
-            issuer: None,
-            client_id: None,
-            tenant: None,
+            subject: identity.map(|i| i.subject.clone()),
+            issuer: identity.map(|i| i.issuer.clone()),
+            client_id: identity.and_then(|i| i.client_id.clone()),
+            tenant: identity.and_then(|i| i.tenant.clone()),
             rate_limit_remaining: self.rate_limit_remaining,
             credential: self.credential.as_deref().map(str::to_owned),
             upstream_status: self.upstream_result.map(|(status, _)| status),

@@ -7,6 +7,7 @@
 //! [`server`] binds both and shuts down gracefully on SIGTERM/SIGINT.
 
 pub mod admin;
+pub mod authn;
 pub mod commands;
 pub mod correlation;
 pub mod credential;

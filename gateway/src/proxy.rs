@@ -3,9 +3,11 @@
 //!
 //! 1. correlate: keep or assign `x-request-id`, continue or start the trace;
 //! 2. route: normalise the path and pick the route (404, 405);
-//! 3. limit: the route's rate-limit and quota policies ([`crate::limit`], 429, 403, 503);
-//! 4. credential: the token the upstream expects ([`crate::credential`], 503);
-//! 5. forward: stream the request to the upstream and its answer back (413, 502, 504), once
+//! 3. authenticate: the caller's bearer token against the route's policy ([`crate::authn`],
+//!    401, 403);
+//! 4. limit: the route's rate-limit and quota policies ([`crate::limit`], 429, 403, 503);
+//! 5. credential: the token the upstream expects ([`crate::credential`], 503);
+//! 6. forward: stream the request to the upstream and its answer back (413, 502, 504), once
 //!    more with a fresh token if the upstream refused the first one and resending is safe.
 //!
 //! A step either hands the request on or ends it with a [`GatewayError`], which is turned
@@ -14,7 +16,7 @@
 use std::sync::Arc;
 
 use actix_web::body::MessageBody;
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::{ConnectionType, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
 use skybridge_actors::minter::Token;
@@ -25,6 +27,7 @@ use crate::correlation::{
     self, REQUEST_ID_HEADER, TRACEPARENT_HEADER, TRACESTATE_HEADER, TraceContext,
 };
 use crate::credential;
+use crate::authn;
 use crate::error::{GatewayError, Origin};
 use crate::exchange::{AuditedBody, Exchange};
 use crate::forward::{self, Forwarded, Outbound};
@@ -47,6 +50,7 @@ pub async fn handle(request: HttpRequest, payload: web::Payload) -> HttpResponse
         url.path = field::Empty,
         skybridge.route = field::Empty,
         skybridge.upstream = field::Empty,
+        skybridge.subject = field::Empty,
         http.response.status_code = field::Empty,
     );
     let runtime = gateway.runtime();
@@ -109,11 +113,17 @@ async fn run_steps(
         .upstreams
         .get(&route.upstream)
         .ok_or_else(|| GatewayError::Internal(format!("upstream {} missing", route.upstream)))?;
-    limit::check(&gateway.limiter, request, runtime, &route, None, exchange).await?;
-    let headers = correlation_headers(request, exchange)?;
-    let mut token = credential::obtain(&gateway.credentials, upstream, None).await?;
+    let authenticated = authn::authenticate(&gateway.verifier, request, &route, exchange).await?;
+    let claims = authenticated.identity.as_deref().map(|identity| &identity.claims);
+    limit::check(&gateway.limiter, request, runtime, &route, claims, exchange).await?;
+    let mut headers = correlation_headers(request, exchange)?;
+    headers.extend(authenticated.headers.iter().cloned());
+    let caller = authenticated.caller();
+    let mut token = credential::obtain(&gateway.credentials, upstream, caller.as_ref()).await?;
     exchange.credential = upstream.credential.clone();
-    let plan = Plan { request, runtime, upstream, path, headers };
+    let drop_headers =
+        if authenticated.drop_authorization { vec![header::AUTHORIZATION] } else { Vec::new() };
+    let plan = Plan { request, runtime, upstream, path, headers, drop_headers };
     let mut forwarded = forward_step(&plan, Some(payload), exchange, token.as_ref()).await?;
     if forwarded.status == StatusCode::UNAUTHORIZED
         && let Some(rejected) = token.take()
@@ -122,7 +132,7 @@ async fn run_steps(
         if credential::may_resend(request.method(), forward::has_body(request)) {
             tracing::info!("Upstream refused the credential; resending once with a new token.");
             drop(forwarded);
-            token = credential::obtain(&gateway.credentials, upstream, None).await?;
+            token = credential::obtain(&gateway.credentials, upstream, caller.as_ref()).await?;
             forwarded = forward_step(&plan, None, exchange, token.as_ref()).await?;
         }
     }
@@ -136,7 +146,7 @@ fn route(
     path: &NormalPath,
 ) -> Result<Arc<Route>, GatewayError> {
     tracing::Span::current().record("url.path", path.decoded.as_str());
-    let host = request.headers().get(actix_web::http::header::HOST).and_then(|h| h.to_str().ok());
+    let host = request.headers().get(header::HOST).and_then(|h| h.to_str().ok());
     let host = host.or_else(|| request.uri().host());
     let route =
         runtime.routes.find(host, &path.decoded, request.method()).map_err(|miss| match miss {
@@ -177,6 +187,8 @@ struct Plan<'a> {
     path: NormalPath,
     /// Headers set upstream, replacing any caller copies.
     headers: Vec<(HeaderName, HeaderValue)>,
+    /// Caller headers not passed on.
+    drop_headers: Vec<HeaderName>,
 }
 
 /// Final step: the upstream exchange.
@@ -201,7 +213,7 @@ async fn forward_step(
         client: clients.get(plan.runtime, plan.upstream),
         path: &plan.path,
         set_headers,
-        drop_headers: Vec::new(),
+        drop_headers: plan.drop_headers.clone(),
         max_body_bytes: config.listener.max_body_bytes,
         listener_scheme: if config.listener.tls.is_some() { "https" } else { "http" },
     };

@@ -12,6 +12,7 @@ use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};
 use openssl::ssl::SniError;
 use skybridge_actors::audit::{AuditError, AuditSink};
+use skybridge_actors::identity::{Verifier, VerifierError};
 use skybridge_actors::minter::{Credentials, MinterError};
 use skybridge_actors::rate_limiter::{Limiter, LimiterError};
 use skybridge_shared::config::Config;
@@ -53,6 +54,9 @@ pub enum StartError {
     /// The rate limiter could not start (e.g. a malformed Redis URL).
     #[error("cannot start the rate limiter: {0}")]
     Limiter(#[from] LimiterError),
+    /// An issuer could not be set up (e.g. an unreadable `jwks_file`).
+    #[error("cannot start token verification: {0}")]
+    Verifier(#[from] VerifierError),
     /// The TLS acceptor could not be built.
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
@@ -75,7 +79,8 @@ pub async fn serve(config: Config, source: Option<PathBuf>) -> Result<(), StartE
         AuditSink::start(&config.telemetry, &config.base_dir, &instance_id, health.clone())?;
     let credentials = Credentials::start(&config, health.clone())?;
     let limiter = Limiter::start(&config.rate_limit, health.clone())?;
-    let services = Services { health, metrics, audit, credentials, limiter };
+    let verifier = Verifier::start(&config, health.clone())?;
+    let services = Services { health, metrics, audit, credentials, limiter, verifier };
     let gateway = web::Data::new(Gateway::new(runtime, services));
 
     let (public_listener, public_addr) = bind("public", &config.listener.address)?;

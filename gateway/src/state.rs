@@ -16,6 +16,7 @@ use actix_web::http::Uri;
 use arc_swap::ArcSwap;
 use openssl::ssl::{SslConnector, SslContext};
 use skybridge_actors::audit::AuditSink;
+use skybridge_actors::identity::Verifier;
 use skybridge_actors::minter::Credentials;
 use skybridge_actors::rate_limiter::{self, Limiter};
 use skybridge_shared::config::{Config, ConfigProblems, UpstreamConfig};
@@ -38,6 +39,8 @@ pub struct Gateway {
     pub credentials: Credentials,
     /// Rate-limit decisions.
     pub limiter: Limiter,
+    /// Callers' bearer tokens.
+    pub verifier: Verifier,
     draining: AtomicBool,
 }
 
@@ -51,6 +54,7 @@ impl Gateway {
             audit: services.audit,
             credentials: services.credentials,
             limiter: services.limiter,
+            verifier: services.verifier,
             draining: AtomicBool::new(false),
         }
     }
@@ -88,6 +92,8 @@ pub struct Services {
     pub credentials: Credentials,
     /// The rate limiter.
     pub limiter: Limiter,
+    /// The bearer-token verifier.
+    pub verifier: Verifier,
 }
 
 /// One immutable configuration snapshot, ready to serve.

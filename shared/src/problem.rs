@@ -47,6 +47,12 @@ pub mod types {
         METHOD_NOT_ALLOWED = ("method-not-allowed", 405, "The method is not allowed on this route");
         /// The request body exceeds the listener's `max_body_bytes`.
         PAYLOAD_TOO_LARGE = ("payload-too-large", 413, "The request body is too large");
+        /// No valid bearer token: missing, malformed, expired, wrongly signed or not for us.
+        UNAUTHENTICATED = ("unauthenticated", 401, "A valid bearer token is required");
+        /// The token is valid but lacks a scope, role or claim the route requires.
+        FORBIDDEN = ("forbidden", 403, "The token does not grant access to this route");
+        /// The issuer's keys could not be loaded, so no token of it can be checked.
+        ISSUER_UNAVAILABLE = ("issuer-unavailable", 503, "The token issuer's keys are unavailable");
         /// A `rate` policy is exhausted; `Retry-After` says when to come back.
         RATE_LIMITED = ("quota-exceeded", 429, "Too many requests");
         /// A calendar `quota` policy is spent until its window ends.

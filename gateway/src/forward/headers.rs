@@ -47,6 +47,14 @@ pub(super) const GATEWAY_OWNED_REQUEST_HEADERS: [HeaderName; 9] = [
     HeaderName::from_static("x-forwarded-host"),
 ];
 
+/// Prefix of the identity headers only Skybridge sets; a caller's copies never pass.
+const GATEWAY_NAMESPACE: &str = "x-skybridge-";
+
+/// Whether `name` is in the gateway's own header namespace.
+pub(super) fn is_gateway_owned(name: &HeaderName) -> bool {
+    name.as_str().starts_with(GATEWAY_NAMESPACE)
+}
+
 /// The `X-Forwarded-For` value: the caller's list with the peer appended.
 pub(super) fn forwarded_for(existing: Option<&str>, peer: &str) -> String {
     match existing.map(str::trim).filter(|s| !s.is_empty()) {

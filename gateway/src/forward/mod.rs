@@ -19,7 +19,7 @@ use awc::error::{ConnectError, SendRequestError};
 use self::body::BodyEnd;
 use self::body::LimitedBody;
 use self::headers::is_hop_by_hop;
-use self::headers::{GATEWAY_OWNED_REQUEST_HEADERS, forwarded_for};
+use self::headers::{GATEWAY_OWNED_REQUEST_HEADERS, forwarded_for, is_gateway_owned};
 use crate::error::GatewayError;
 use crate::path::NormalPath;
 use crate::state::Upstream;
@@ -131,6 +131,7 @@ fn build_request(outbound: &Outbound<'_>, url: &str) -> awc::ClientRequest {
         .timeout(outbound.upstream.request_timeout);
     for (name, value) in incoming {
         let owned = GATEWAY_OWNED_REQUEST_HEADERS.contains(name)
+            || is_gateway_owned(name)
             || outbound.drop_headers.contains(name)
             || outbound.set_headers.iter().any(|(set, _)| set == name);
         if !owned && !is_hop_by_hop(name, incoming) {

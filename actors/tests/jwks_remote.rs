@@ -8,8 +8,8 @@ mod idp;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use idp::fake_idp::FakeIdp;
 use futures_util::future::join_all;
+use idp::fake_idp::FakeIdp;
 use openssl::pkey::{PKey, Private};
 use serde_json::{Value, json};
 use skybridge_actors::identity::devtools::{generate_key, public_jwk, sign_compact};

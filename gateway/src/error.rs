@@ -210,7 +210,8 @@ impl GatewayError {
                 response.insert_header((header::RETRY_AFTER, "1"));
             }
             Self::Unauthenticated { reason, description, required_scope } => {
-                if let Some(challenge) = challenge(*reason, description, required_scope.as_deref()) {
+                if let Some(challenge) = challenge(*reason, description, required_scope.as_deref())
+                {
                     response.insert_header((header::WWW_AUTHENTICATE, challenge));
                 }
                 if reason.status() == 503 {
@@ -233,7 +234,8 @@ impl GatewayError {
 fn challenge(reason: AuthReason, description: &str, scope: Option<&str>) -> Option<HeaderValue> {
     let error = reason.bearer_error()?;
     let clean = |text: &str| text.chars().filter(|c| *c != '"' && *c != '\\').collect::<String>();
-    let mut value = format!("Bearer error=\"{error}\", error_description=\"{}\"", clean(description));
+    let mut value =
+        format!("Bearer error=\"{error}\", error_description=\"{}\"", clean(description));
     if let Some(scope) = scope {
         value.push_str(&format!(", scope=\"{}\"", clean(scope)));
     }

@@ -23,11 +23,11 @@ use skybridge_actors::minter::Token;
 use skybridge_shared::audit::Decision;
 use tracing::{Instrument, field};
 
+use crate::authn;
 use crate::correlation::{
     self, REQUEST_ID_HEADER, TRACEPARENT_HEADER, TRACESTATE_HEADER, TraceContext,
 };
 use crate::credential;
-use crate::authn;
 use crate::error::{GatewayError, Origin};
 use crate::exchange::{AuditedBody, Exchange};
 use crate::forward::{self, Forwarded, Outbound};

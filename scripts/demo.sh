@@ -21,8 +21,30 @@ pids+=($!)
 for _ in $(seq 50); do grep -q listening "$dev/upstream.out" 2>/dev/null && break; sleep 0.1; done
 upstream_port=$(sed -E 's/.*"127\.0\.0\.1:([0-9]+)".*/\1/' "$dev/upstream.out")
 
+# A development issuer: a key pair made by Skybridge itself, published as a JWKS file.
+if [ ! -f "$dev/keys/jwks.json" ]; then
+  "$bin/skybridge" keys generate --alg ES256 --out "$dev/keys" >/dev/null
+fi
+key=$(ls "$dev"/keys/*.pem | head -n 1)
+
 cat > "$dev/skybridge.toml" <<TOML
 # Demo configuration written by scripts/demo.sh; listeners use the embedded defaults.
+[[issuers]]
+name = "dev"
+issuer = "https://dev.skybridge.local"
+jwks_file = "keys/jwks.json"
+audiences = ["skybridge-demo"]
+
+[rate_limit]
+[[rate_limit.policies]]
+name = "per-caller"
+limit = 5
+period = "10s"
+key = "claim:sub"
+
+[telemetry]
+audit_file = "audit.jsonl"
+
 [[upstreams]]
 name = "demo"
 url = "https://localhost:${upstream_port}"
@@ -36,11 +58,21 @@ name = "demo"
 path_prefix = "/demo"
 upstream = "demo"
 auth = "anonymous"
+
+[[routes]]
+name = "orders"
+path_prefix = "/orders"
+upstream = "demo"
+auth = { issuers = ["dev"], scopes = ["orders.read"] }
+rate_limits = ["per-caller"]
 TOML
 
 "$bin/skybridge" run --config "$dev/skybridge.toml" &
 pids+=($!)
 for _ in $(seq 100); do curl -sf http://127.0.0.1:9090/readyz >/dev/null 2>&1 && break; sleep 0.1; done
+
+token=$("$bin/skybridge" token issue --key "$key" --issuer https://dev.skybridge.local \
+  --audience skybridge-demo --subject alice --scope orders.read --ttl 1h)
 
 echo
 echo "Skybridge is serving. One request through it to the mTLS demo upstream:"
@@ -48,12 +80,22 @@ echo "  \$ curl -s http://127.0.0.1:8080/demo/hello?x=1"
 curl -s "http://127.0.0.1:8080/demo/hello?x=1"; echo
 cat <<TEXT
 
+/orders needs a token from the dev issuer with scope orders.read (5 requests per 10 s each). Get one:
+  TOKEN=\$($bin/skybridge token issue --key $key --issuer https://dev.skybridge.local \\
+      --audience skybridge-demo --subject alice --scope orders.read)
+or use this one, valid for an hour:
+  TOKEN=$token
+
 Try:
-  curl -i http://127.0.0.1:8080/demo/anything        # forwarded over mTLS; the echo shows what arrived
+  curl -i http://127.0.0.1:8080/orders/1                                # 401 problem+json, WWW-Authenticate
+  curl -i -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:8080/orders/1  # 200, RateLimit headers, x-skybridge-* upstream
+  curl -i http://127.0.0.1:8080/demo/anything        # anonymous route, forwarded over mTLS
   curl -i http://127.0.0.1:8080/nowhere              # 404 problem+json, with x-request-id
   curl -i 'http://127.0.0.1:8080/demo/%2e%2e/x'      # dot segments are resolved before routing: 404
   curl -s http://127.0.0.1:9090/readyz               # readiness on the admin listener
-Configuration: $dev/skybridge.toml   Certificates: $dev/certs/
+  curl -s http://127.0.0.1:9090/metrics              # Prometheus metrics
+  $bin/skybridge audit query --file $dev/audit.jsonl # the audit trail (one record per request)
+Configuration: $dev/skybridge.toml   Certificates: $dev/certs/   Keys: $dev/keys/
 Press Ctrl-C to stop.
 TEXT
 wait "${pids[1]}"

@@ -32,6 +32,8 @@ fn record(trace: u8, request_id: &str) -> AuditRecord {
         trace_id: [trace; 16],
         span_id: [trace, 1, 2, 3, 4, 5, 6, 7],
         trace_flags: 1,
+        parent_span_id: None,
+        upstream_span: None,
         request_id: request_id.to_owned(),
         method: "POST".into(),
         path: "/orders".into(),

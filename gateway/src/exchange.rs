@@ -18,7 +18,7 @@ use actix_web::body::{BodySize, BoxBody, MessageBody};
 use actix_web::web::Bytes;
 use actix_web::web::Data;
 use skybridge_actors::identity::Identity;
-use skybridge_shared::audit::{AuditRecord, Decision};
+use skybridge_shared::audit::{AuditRecord, Decision, UpstreamSpan};
 
 use crate::correlation::TraceContext;
 use crate::limit::LimitFields;
@@ -52,6 +52,8 @@ pub struct Exchange {
     pub rate_limit_remaining: Option<u64>,
     /// The credential presented upstream (its name, never the token).
     pub credential: Option<Arc<str>>,
+    /// The upstream call's client span, once one was made.
+    pub upstream_span: Option<UpstreamSpan>,
     /// The upstream's status and time to response head, once it answered.
     pub upstream_result: Option<(u16, Duration)>,
     answer: Option<(u16, Decision, Option<&'static str>)>,
@@ -86,6 +88,7 @@ impl Exchange {
             limit_fields: None,
             rate_limit_remaining: None,
             credential: None,
+            upstream_span: None,
             upstream_result: None,
             answer: None,
             finished: false,
@@ -134,6 +137,8 @@ impl Exchange {
             trace_id: self.trace.trace_id,
             span_id: self.trace.span_id,
             trace_flags: self.trace.flags,
+            parent_span_id: self.trace.parent_span_id,
+            upstream_span: self.upstream_span,
             request_id: self.request_id.clone(),
             method: self.method.clone(),
             path: self.path.clone().unwrap_or_default(),

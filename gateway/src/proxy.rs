@@ -14,13 +14,14 @@
 //! into problem+json in one place. Every response carries `x-request-id`.
 
 use std::sync::Arc;
+use std::time::{Instant, SystemTime};
 
 use actix_web::body::MessageBody;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::{ConnectionType, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
 use skybridge_actors::minter::Token;
-use skybridge_shared::audit::Decision;
+use skybridge_shared::audit::{Decision, UpstreamSpan};
 use tracing::{Instrument, field};
 
 use crate::authn;
@@ -159,18 +160,13 @@ fn route(
     Ok(route)
 }
 
-/// The request id and trace context sent upstream.
+/// The request id (and the caller's trace state) sent upstream; `traceparent` is set per
+/// attempt in [`forward_step`], naming that attempt's client span.
 fn correlation_headers(
     request: &HttpRequest,
     exchange: &Exchange,
 ) -> Result<Vec<(HeaderName, HeaderValue)>, GatewayError> {
-    let mut headers = vec![
-        header_value(REQUEST_ID_HEADER, &exchange.request_id)?,
-        header_value(
-            TRACEPARENT_HEADER,
-            &exchange.trace.traceparent(TraceContext::child_span_id()),
-        )?,
-    ];
+    let mut headers = vec![header_value(REQUEST_ID_HEADER, &exchange.request_id)?];
     if exchange.trace.is_continued()
         && let Some(state) = request.headers().get(TRACESTATE_HEADER)
     {
@@ -202,7 +198,10 @@ async fn forward_step(
         .request
         .app_data::<WorkerClients>()
         .ok_or(GatewayError::Internal("worker clients missing".into()))?;
+    // Each attempt is a client span of its own, named upstream in `traceparent`.
+    let span_id = TraceContext::child_span_id();
     let mut set_headers = plan.headers.clone();
+    set_headers.push(header_value(TRACEPARENT_HEADER, &exchange.trace.traceparent(span_id))?);
     if let Some(token) = token {
         set_headers.push(credential::header(token)?);
     }
@@ -217,7 +216,11 @@ async fn forward_step(
         max_body_bytes: config.listener.max_body_bytes,
         listener_scheme: if config.listener.tls.is_some() { "https" } else { "http" },
     };
-    let forwarded = forward::forward(outbound, payload).await?;
+    let started = (SystemTime::now(), Instant::now());
+    let result = forward::forward(outbound, payload).await;
+    let duration = started.1.elapsed();
+    exchange.upstream_span = Some(UpstreamSpan { span_id, started: started.0, duration });
+    let forwarded = result?;
     exchange.upstream_result = Some((forwarded.status.as_u16(), forwarded.elapsed));
     tracing::debug!(
         upstream.status = forwarded.status.as_u16(),

@@ -73,6 +73,18 @@ impl Decision {
     }
 }
 
+/// The upstream call of one request: the client span whose id went upstream in
+/// `traceparent`, so the upstream's own spans hang below it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UpstreamSpan {
+    /// The client span's id (a child of the record's `span_id`).
+    pub span_id: [u8; 8],
+    /// When the request was sent upstream.
+    pub started: SystemTime,
+    /// Until the upstream's response head arrived, or the call failed.
+    pub duration: std::time::Duration,
+}
+
 /// One request's audit record.
 #[derive(Debug, Clone)]
 pub struct AuditRecord {
@@ -84,6 +96,11 @@ pub struct AuditRecord {
     pub span_id: [u8; 8],
     /// W3C trace flags (bit 0: sampled).
     pub trace_flags: u8,
+    /// The caller's span, when the caller sent a valid `traceparent`; the parent of the
+    /// server span.
+    pub parent_span_id: Option<[u8; 8]>,
+    /// The upstream call, when one was made.
+    pub upstream_span: Option<UpstreamSpan>,
     /// The request's `x-request-id`.
     pub request_id: String,
     /// The request method.

@@ -22,6 +22,8 @@ pub(super) fn sample(n: u32) -> AuditRecord {
         trace_id: [0xab; 16],
         span_id: [n as u8; 8],
         trace_flags: 1,
+        parent_span_id: None,
+        upstream_span: None,
         request_id: format!("req-{n}"),
         method: "GET".into(),
         path: "/orders/7".into(),

@@ -11,6 +11,7 @@
 //!   token in a lock-free snapshot that request handlers read without a message round trip.
 //! - [`signing`]: private keys, public JWKs, compact JWS; used by the `self_signed` credential
 //!   and the `skybridge keys` / `skybridge token` commands.
+//! - [`metrics`]: the counters and gauges of all of the above, for `/metrics`.
 //! - [`audit`]: the audit trail's sink, which batches, spools and exports one record per
 //!   request on its own threads.
 //!
@@ -20,6 +21,7 @@
 pub mod audit;
 pub mod identity;
 pub mod jwks;
+pub mod metrics;
 pub mod minter;
 pub mod rate_limiter;
 pub mod signing;

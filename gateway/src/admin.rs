@@ -18,6 +18,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
 /// Prometheus text exposition.
 async fn metrics(gateway: web::Data<Gateway>) -> HttpResponse {
     let mut body = gateway.metrics.render();
+    body.push_str(&crate::metrics::render(skybridge_actors::metrics::registry()));
     gateway.audit.stats().write_prometheus(&mut body);
     HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(body)
 }

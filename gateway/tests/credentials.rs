@@ -144,4 +144,7 @@ auth = "anonymous"
     let component = &body["components"]["credential:meta"];
     assert_ne!(component["state"], "ready", "{body}");
     assert!(component["detail"].is_string(), "{body}");
+    let metrics = common::metrics_text(&gateway).await;
+    let failed = "skybridge_token_mints_total{credential=\"meta\",outcome=\"failed\"}";
+    assert!(metrics.contains(failed), "{metrics}");
 }

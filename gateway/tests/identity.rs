@@ -168,6 +168,11 @@ async fn tokens_for_a_jwks_file_issuer_are_checked_precisely() {
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "expired beyond the leeway");
 
+    let metrics = common::metrics_text(&gateway).await;
+    let refreshed = "skybridge_jwks_refreshes_total{issuer=\"dev\",outcome=\"ok\"}";
+    assert!(metrics.contains(refreshed), "{metrics}");
+    assert!(metrics.contains("skybridge_jwks_keys{issuer=\"dev\"} 1"), "{metrics}");
+
     // Anonymous routes pass the caller's Authorization through untouched.
     let (status, _, body) = status_and_body(
         client().get(gateway.url("/open")).insert_header(("authorization", "Bearer opaque")),

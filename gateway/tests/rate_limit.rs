@@ -103,6 +103,15 @@ async fn three_instances_sharing_redis_admit_exactly_the_limit() {
         }
     }
     assert_eq!((allowed, limited), (10, 30));
+    let metrics = common::metrics_text(&gateways[1]).await;
+    assert!(
+        metrics.contains("skybridge_rate_limit_decisions_total{source=\"redis\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("skybridge_redis_call_duration_seconds_count{outcome=\"ok\"}"),
+        "{metrics}"
+    );
     let mut readiness =
         client().get(gateways[0].admin_url("/readyz")).send().await.expect("readyz");
     let body: Value = readiness.json().await.expect("json");

@@ -15,6 +15,7 @@ use super::fetch::{self, Fetched, KeySource};
 use super::key::Algorithm;
 use super::messages::KeyMiss;
 use super::{KeySnapshot, Tuning};
+use crate::metrics;
 
 /// What the actor needs to know about its issuer.
 #[derive(Debug, Clone)]
@@ -60,6 +61,13 @@ impl JwksActor {
             KeySource::File(path) => file_stamp(path),
             _ => None,
         };
+        if preloaded {
+            let keys = snapshot.load().keys().len();
+            metrics::JWKS_REFRESHES.with_label_values(&[issuer.name.as_str(), "ok"]).inc();
+            metrics::JWKS_KEYS
+                .with_label_values(&[issuer.name.as_str()])
+                .set(i64::try_from(keys).unwrap_or(i64::MAX));
+        }
         Self {
             issuer,
             tuning,
@@ -140,11 +148,16 @@ impl JwksActor {
         self.snapshot.store(Arc::new(KeySnapshot::new(fetched.set.keys, algorithms)));
         self.last_good = Some(Instant::now());
         tracing::debug!(issuer = %self.issuer.name, keys = count, "Loaded issuer keys.");
+        metrics::JWKS_REFRESHES.with_label_values(&[self.issuer.name.as_str(), "ok"]).inc();
+        metrics::JWKS_KEYS
+            .with_label_values(&[self.issuer.name.as_str()])
+            .set(i64::try_from(count).unwrap_or(i64::MAX));
         let detail = format!("{count} keys loaded, {} skipped.", skipped.len());
         self.health.set(&self.component(), HealthState::Ready, detail);
     }
 
     fn keep_last_good(&mut self, err: &JwksError) {
+        metrics::JWKS_REFRESHES.with_label_values(&[self.issuer.name.as_str(), "failed"]).inc();
         let age = self.last_good.map(|at| at.elapsed());
         match age {
             Some(age) if age <= self.issuer.max_stale => {

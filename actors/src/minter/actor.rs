@@ -20,6 +20,7 @@ use super::options::MinterOptions;
 use super::schedule::{backoff, refresh_delay, usable_margin};
 use super::source::{Minted, Source};
 use super::token::{Token, TokenParts};
+use crate::metrics;
 
 type Waiter = oneshot::Sender<Result<Token, CredentialError>>;
 
@@ -124,6 +125,7 @@ impl MinterActor {
             expires_in_s = lifetime.as_secs(),
             "Minted an upstream token."
         );
+        metrics::TOKEN_MINTS.with_label_values(&[&*self.name, "ok"]).inc();
         for waiter in self.waiters.drain(..) {
             let _ = waiter.send(Ok(token.clone()));
         }
@@ -143,6 +145,7 @@ impl MinterActor {
         );
         self.retry_at = Some(Instant::now() + delay);
         self.last_error = Some(err.to_string());
+        metrics::TOKEN_MINTS.with_label_values(&[&*self.name, "failed"]).inc();
         tracing::warn!(
             credential = %self.name,
             error = %err,

@@ -141,7 +141,17 @@ impl Store for RedisStore {
 impl RedisStore {
     /// Runs the script by hash; on NOSCRIPT (Redis restarted or flushed its script cache)
     /// loads it again and retries once.
-    async fn evalsha(mut self, command: redis::Cmd) -> Result<Vec<i64>, RedisError> {
+    async fn evalsha(self, command: redis::Cmd) -> Result<Vec<i64>, RedisError> {
+        let started = std::time::Instant::now();
+        let result = self.evalsha_once_or_reload(command).await;
+        let outcome = if result.is_ok() { "ok" } else { "failed" };
+        crate::metrics::REDIS_CALL_SECONDS
+            .with_label_values(&[outcome])
+            .observe(started.elapsed().as_secs_f64());
+        result
+    }
+
+    async fn evalsha_once_or_reload(mut self, command: redis::Cmd) -> Result<Vec<i64>, RedisError> {
         self.stats.round_trips.fetch_add(1, Ordering::Relaxed);
         match command.query_async(&mut self.connection).await {
             Err(err) if err.kind() == ErrorKind::NoScriptError => {

@@ -62,6 +62,7 @@ impl Stats {
             DecisionSource::DenyFallback => &self.deny_fallback,
         };
         counter.fetch_add(1, Ordering::Relaxed);
+        crate::metrics::LIMITER_DECISIONS.with_label_values(&[source.as_str()]).inc();
     }
 
     /// The current totals.

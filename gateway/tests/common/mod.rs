@@ -229,3 +229,10 @@ impl Redis {
         format!("redis://127.0.0.1:{}", self.port)
     }
 }
+
+/// The admin listener's `/metrics` text.
+pub async fn metrics_text(gateway: &Gateway) -> String {
+    let mut response = client().get(gateway.admin_url("/metrics")).send().await.expect("metrics");
+    assert_eq!(response.status().as_u16(), 200);
+    String::from_utf8(response.body().await.expect("body").to_vec()).expect("utf-8")
+}

@@ -1,0 +1,188 @@
+//! Link 4: the upstream reachable over TCP and (m)TLS, with the connector the gateway itself
+//! uses (its CA, client certificate and hostname verification), and every failure named:
+//! DNS, refused, timeout, certificate not trusted, hostname mismatch, client certificate
+//! rejected, not TLS at all.
+//!
+//! It runs on a blocking thread with std sockets so each phase has its own error. With TLS
+//! 1.3 a server rejects the client certificate only after the client has finished its side
+//! of the handshake, so one `HEAD` request (without credential) is sent over the session:
+//! its answer, or the server's alert, settles whether the certificate was accepted.
+
+use std::io::ErrorKind;
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::Arc;
+use std::time::Duration;
+
+use openssl::ssl::{ErrorCode, HandshakeError, SslStream};
+
+use crate::state::Upstream;
+
+/// X509_V_ERR_HOSTNAME_MISMATCH and X509_V_ERR_IP_ADDRESS_MISMATCH (openssl x509_vfy.h).
+const NAME_MISMATCH: [i32; 2] = [62, 64];
+
+/// Why the upstream cannot be reached. Messages are plain words for an operator.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum TransportError {
+    /// The host name does not resolve.
+    #[error("DNS: cannot resolve {host}: {reason}")]
+    Dns { host: String, reason: String },
+    /// Nothing listens on the port.
+    #[error("connection refused by {0}: nothing listens there")]
+    Refused(SocketAddr),
+    /// No answer in time.
+    #[error("no answer from {0} within the connect timeout")]
+    Timeout(String),
+    /// Another socket error.
+    #[error("cannot connect to {address}: {reason}")]
+    Connect { address: String, reason: String },
+    /// The server's certificate does not chain to a trusted CA (or is expired, ...).
+    #[error("the upstream's certificate is not trusted: {0}")]
+    NotTrusted(String),
+    /// The certificate is valid but for other names.
+    #[error("hostname mismatch: the upstream's certificate is not valid for {0}")]
+    HostnameMismatch(String),
+    /// The server refused our client certificate, or wanted one and got none.
+    #[error("the upstream rejected the client certificate: {0}")]
+    ClientCertRejected(String),
+    /// The port does not speak TLS.
+    #[error("the upstream does not speak TLS on this port: {0}")]
+    NotTls(String),
+    /// Any other TLS failure.
+    #[error("TLS failed: {0}")]
+    Tls(String),
+}
+
+/// What a working connection looked like.
+#[derive(Debug)]
+pub(crate) struct Connected {
+    pub(crate) address: SocketAddr,
+    /// `TLSv1.3`, or `None` for plain HTTP.
+    pub(crate) tls_version: Option<String>,
+    /// The server certificate's subject.
+    pub(crate) peer: Option<String>,
+}
+
+/// Connects to `upstream` and completes one exchange over TLS when it is https.
+pub(crate) fn connect(upstream: &Arc<Upstream>) -> Result<Connected, TransportError> {
+    let (host, port) = host_and_port(upstream);
+    let timeout = upstream.connect_timeout;
+    let stream = open(&host, port, timeout)?;
+    let address = stream.peer_addr().map_err(|err| connect_error(&host, &err))?;
+    let Some(connector) = &upstream.tls else {
+        return Ok(Connected { address, tls_version: None, peer: None });
+    };
+    let _ = stream.set_read_timeout(Some(timeout.max(upstream.request_timeout)));
+    let _ = stream.set_write_timeout(Some(timeout));
+    let mut tls = match connector.connect(&host, stream) {
+        Ok(tls) => tls,
+        Err(HandshakeError::SetupFailure(stack)) => return Err(TransportError::Tls(stack.to_string())),
+        Err(HandshakeError::Failure(mid) | HandshakeError::WouldBlock(mid)) => {
+            let verify = mid.ssl().verify_result();
+            if verify.as_raw() != 0 {
+                return Err(certificate_error(verify.as_raw(), verify.error_string(), &host));
+            }
+            return Err(classify(&ssl_text(mid.error()), upstream));
+        }
+    };
+    exchange(&mut tls, upstream).map_err(|text| classify(&text, upstream))?;
+    let peer = tls.ssl().peer_certificate().map(|cert| {
+        let names: Vec<String> =
+            cert.subject_name().entries().filter_map(|e| e.data().to_string().ok()).collect();
+        names.join(", ")
+    });
+    Ok(Connected { address, tls_version: Some(tls.ssl().version_str().to_owned()), peer })
+}
+
+fn host_and_port(upstream: &Upstream) -> (String, u16) {
+    let default = if upstream.scheme == "https" { 443 } else { 80 };
+    let authority = upstream.authority.as_str();
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) if !port.contains(']') => (host, port.parse().unwrap_or(default)),
+        _ => (authority, default),
+    };
+    (host.trim_start_matches('[').trim_end_matches(']').to_owned(), port)
+}
+
+fn open(host: &str, port: u16, timeout: Duration) -> Result<TcpStream, TransportError> {
+    let addresses: Vec<SocketAddr> = (host, port)
+        .to_socket_addrs()
+        .map_err(|err| TransportError::Dns { host: host.to_owned(), reason: err.to_string() })?
+        .collect();
+    let mut last = TransportError::Dns { host: host.to_owned(), reason: "no address".into() };
+    for address in addresses {
+        match TcpStream::connect_timeout(&address, timeout) {
+            Ok(stream) => return Ok(stream),
+            Err(err) if err.kind() == ErrorKind::ConnectionRefused => {
+                last = TransportError::Refused(address);
+            }
+            Err(err) => last = connect_error(&address.to_string(), &err),
+        }
+    }
+    Err(last)
+}
+
+fn connect_error(address: &str, err: &std::io::Error) -> TransportError {
+    match err.kind() {
+        ErrorKind::TimedOut | ErrorKind::WouldBlock => TransportError::Timeout(address.to_owned()),
+        _ => TransportError::Connect { address: address.to_owned(), reason: err.to_string() },
+    }
+}
+
+fn certificate_error(code: i32, text: &str, host: &str) -> TransportError {
+    if NAME_MISMATCH.contains(&code) {
+        TransportError::HostnameMismatch(host.to_owned())
+    } else {
+        TransportError::NotTrusted(text.to_owned())
+    }
+}
+
+/// Sends `HEAD` and reads the status line; the error text is OpenSSL's or the socket's.
+fn exchange(tls: &mut SslStream<TcpStream>, upstream: &Upstream) -> Result<(), String> {
+    let path = if upstream.base_path.is_empty() { "/" } else { upstream.base_path.as_str() };
+    let request = format!(
+        "HEAD {path} HTTP/1.1\r\nHost: {}\r\nUser-Agent: skybridge-doctor\r\nConnection: close\r\n\r\n",
+        upstream.authority
+    );
+    tls.ssl_write(request.as_bytes()).map_err(|err| ssl_text(&err))?;
+    let mut head = [0u8; 16];
+    match tls.ssl_read(&mut head) {
+        Ok(read) if read > 0 => Ok(()),
+        Err(err) if err.code() != ErrorCode::ZERO_RETURN => Err(ssl_text(&err)),
+        _ => Err("the upstream closed the connection without answering".into()),
+    }
+}
+
+fn ssl_text(err: &openssl::ssl::Error) -> String {
+    match (err.ssl_error(), err.io_error()) {
+        (Some(stack), _) => stack.to_string(),
+        (None, Some(io)) => io.to_string(),
+        _ => err.to_string(),
+    }
+}
+
+/// Names a TLS failure from OpenSSL's text (its alert and reason strings).
+fn classify(text: &str, upstream: &Upstream) -> TransportError {
+    let lower = text.to_ascii_lowercase();
+    let has = |needle: &str| lower.contains(needle);
+    if has("certificate required") {
+        TransportError::ClientCertRejected(
+            "the upstream requires a client certificate and none was accepted".into(),
+        )
+    } else if ["unknown ca", "bad certificate", "certificate unknown", "unsupported certificate",
+        "certificate revoked", "certificate expired", "access denied"]
+        .iter()
+        .any(|alert| has(alert))
+    {
+        TransportError::ClientCertRejected(text.to_owned())
+    } else if ["wrong version number", "packet length too long", "unknown protocol",
+        "record layer failure", "http request"]
+        .iter()
+        .any(|sign| has(sign))
+    {
+        TransportError::NotTls(format!("{text} (is it plain HTTP? then use http:// in the url)"))
+    } else if has("timed out") || has("would block") || has("resource temporarily unavailable") {
+        TransportError::Timeout(upstream.authority.clone())
+    } else {
+        TransportError::Tls(text.to_owned())
+    }
+}

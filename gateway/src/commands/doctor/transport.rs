@@ -5,8 +5,8 @@
 //!
 //! It runs on a blocking thread with std sockets so each phase has its own error. With TLS
 //! 1.3 a server rejects the client certificate only after the client has finished its side
-//! of the handshake, so one `HEAD` request (without credential) is sent over the session:
-//! its answer, or the server's alert, settles whether the certificate was accepted.
+//! of the handshake, so doctor waits half a second for the server's alert, then sends one
+//! `HEAD` request (without credential): its answer settles that the session was accepted.
 
 use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
@@ -17,6 +17,8 @@ use openssl::ssl::{ErrorCode, HandshakeError, SslStream};
 
 use crate::state::Upstream;
 
+/// How long to wait after the handshake for the server to reject the client certificate.
+const VERDICT_WAIT: Duration = Duration::from_millis(500);
 /// X509_V_ERR_HOSTNAME_MISMATCH and X509_V_ERR_IP_ADDRESS_MISMATCH (openssl x509_vfy.h).
 const NAME_MISMATCH: [i32; 2] = [62, 64];
 
@@ -121,9 +123,13 @@ fn open(host: &str, port: u16, timeout: Duration) -> Result<TcpStream, Transport
     Err(last)
 }
 
+fn is_timeout(kind: ErrorKind) -> bool {
+    matches!(kind, ErrorKind::TimedOut | ErrorKind::WouldBlock)
+}
+
 fn connect_error(address: &str, err: &std::io::Error) -> TransportError {
     match err.kind() {
-        ErrorKind::TimedOut | ErrorKind::WouldBlock => TransportError::Timeout(address.to_owned()),
+        kind if is_timeout(kind) => TransportError::Timeout(address.to_owned()),
         _ => TransportError::Connect { address: address.to_owned(), reason: err.to_string() },
     }
 }
@@ -136,8 +142,23 @@ fn certificate_error(code: i32, text: &str, host: &str) -> TransportError {
     }
 }
 
-/// Sends `HEAD` and reads the status line; the error text is OpenSSL's or the socket's.
+/// Waits briefly for a TLS 1.3 server's verdict on the client certificate (an alert comes
+/// right after the handshake), then sends `HEAD` and reads the status line. Sending first
+/// would make a rejecting server reset the connection and lose the alert. The error text is
+/// OpenSSL's or the socket's.
 fn exchange(tls: &mut SslStream<TcpStream>, upstream: &Upstream) -> Result<(), String> {
+    let wait = tls.get_ref().read_timeout().ok().flatten();
+    let _ = tls.get_ref().set_read_timeout(Some(VERDICT_WAIT));
+    let mut first = [0u8; 1];
+    match tls.ssl_read(&mut first) {
+        Ok(_) => {}
+        Err(err) if err.io_error().is_some_and(|io| is_timeout(io.kind())) => {}
+        Err(err) if err.code() == ErrorCode::ZERO_RETURN => {
+            return Err("the upstream closed the connection right after the handshake".into());
+        }
+        Err(err) => return Err(ssl_text(&err)),
+    }
+    let _ = tls.get_ref().set_read_timeout(wait);
     let path = if upstream.base_path.is_empty() { "/" } else { upstream.base_path.as_str() };
     let request = format!(
         "HEAD {path} HTTP/1.1\r\nHost: {}\r\nUser-Agent: skybridge-doctor\r\nConnection: close\r\n\r\n",

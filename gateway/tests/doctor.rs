@@ -8,7 +8,7 @@ mod doctor_support;
 #[path = "../../actors/tests/common/mod.rs"]
 mod fakes;
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use common::{TestDir, Upstream, mtls_upstream_block};
 use doctor_support::{StaticServer, doctor, free_port, generate_keys, verifying_upstream};
@@ -25,7 +25,7 @@ fn route(auth: &str) -> String {
 }
 
 /// A `self_signed` credential named `self` for `audience`, keys in `keys`.
-fn self_signed(audience: &str, keys: &PathBuf, header: &str) -> String {
+fn self_signed(audience: &str, keys: &Path, header: &str) -> String {
     format!(
         "[[credentials]]\nname = \"self\"\nkind = \"self_signed\"\naudience = \"{audience}\"\n\
          issuer = \"https://skybridge.test\"\nsigning_keys = \"{}\"\npublish_delay = \"0s\"\n\

@@ -77,24 +77,7 @@ fn inspect(
     forward_token: bool,
     token: Token,
 ) -> CredentialCheck {
-    let header = token.header_name();
-    let claims = match claims::decode(token.jwt()) {
-        Ok(claims) => claims,
-        Err(why) => {
-            let link = not_an_id_token(subject, why);
-            let minted = Minted {
-                token,
-                claims: None,
-                expected_audience: claims::expected_audience(&upstream.scheme, &upstream.authority),
-                audience_problem: None,
-                not_id_token: Some(why.to_owned()),
-            };
-            return CredentialCheck { link, minted: Some(minted) };
-        }
-    };
     let expected = claims::expected_audience(&upstream.scheme, &upstream.authority);
-    let mut link = Link::new(subject.clone(), Status::Ok, format!("minted a token, sent in `{header}`"));
-    link.facts = facts(&claims);
     let mut minted = Minted {
         token,
         claims: None,
@@ -102,37 +85,54 @@ fn inspect(
         audience_problem: None,
         not_id_token: None,
     };
-    match claims::audience(&claims, &expected) {
-        _ if claims.scoped => {
-            let why = "it carries a scope claim, as OAuth access tokens do";
-            let facts = std::mem::take(&mut link.facts);
-            link = not_an_id_token(subject, why);
-            link.facts = facts;
+    let claims = match claims::decode(minted.token.jwt()) {
+        Ok(claims) => claims,
+        Err(why) => {
             minted.not_id_token = Some(why.to_owned());
+            let link = not_an_id_token(subject, why);
+            return CredentialCheck { link, minted: Some(minted) };
         }
-        Audience::Matches => link.facts.push(format!("aud matches the upstream URL {expected}")),
-        Audience::Missing => {
-            let why = "it has no aud claim (an OAuth access token?)";
-            let facts = std::mem::take(&mut link.facts);
-            link = not_an_id_token(subject, why);
-            link.facts = facts;
-            minted.not_id_token = Some(why.to_owned());
-        }
-        Audience::Differs(why) => {
-            link.status = Status::Broken;
-            link.summary = "minted a token for another audience".into();
-            link.cause = Some(format!(
-                "{why}; Cloud Run refuses it with 401 unless it is a custom audience of the service"
-            ));
-            link.fix = Some(explain::audience_fix(&credential.name, &expected, &claims.aud));
-            minted.audience_problem = Some(why);
-        }
-    }
+    };
+    let header = minted.token.header_name();
+    let mut link = Link::new(subject, Status::Ok, format!("minted a token, sent in `{header}`"));
+    link.facts = facts(&claims);
+    link = judge_audience(link, &claims, &mut minted, &credential.name);
     if !link.is_broken() {
         link = further_checks(link, &claims, upstream, credential, forward_token);
     }
     minted.claims = Some(claims);
     CredentialCheck { link, minted: Some(minted) }
+}
+
+/// Whether the token is an ID token for the upstream; records what is wrong in `minted`.
+fn judge_audience(mut link: Link, claims: &Claims, minted: &mut Minted, name: &str) -> Link {
+    let expected = minted.expected_audience.clone();
+    let not_id_token = |link: Link, why: &str| Link {
+        facts: link.facts.clone(),
+        ..not_an_id_token(link.subject, why)
+    };
+    match claims::audience(claims, &expected) {
+        _ if claims.scoped => {
+            let why = "it carries a scope claim, as OAuth access tokens do";
+            minted.not_id_token = Some(why.to_owned());
+            not_id_token(link, why)
+        }
+        Audience::Missing => {
+            let why = "it has no aud claim (an OAuth access token?)";
+            minted.not_id_token = Some(why.to_owned());
+            not_id_token(link, why)
+        }
+        Audience::Matches => link.fact(format!("aud matches the upstream URL {expected}")),
+        Audience::Differs(why) => {
+            link.status = Status::Broken;
+            link.summary = "minted a token for another audience".into();
+            let cause = format!(
+                "{why}; Cloud Run refuses it with 401 unless it is a custom audience of the service"
+            );
+            minted.audience_problem = Some(why);
+            link.with_cause(cause, explain::audience_fix(name, &expected, &claims.aud))
+        }
+    }
 }
 
 /// Expiry, Cloud Run's issuer rule, and the header clash with a forwarded caller token.
@@ -185,7 +185,8 @@ fn not_an_id_token(subject: String, why: &str) -> Link {
 
 fn facts(claims: &Claims) -> Vec<String> {
     let shown = |value: &Option<String>| value.clone().unwrap_or_else(|| "(none)".into());
-    let mut facts = vec![format!("iss   {}", shown(&claims.iss)), format!("sub   {}", shown(&claims.sub))];
+    let mut facts =
+        vec![format!("iss   {}", shown(&claims.iss)), format!("sub   {}", shown(&claims.sub))];
     if let Some(email) = &claims.email {
         facts.push(format!("email {email}"));
     }

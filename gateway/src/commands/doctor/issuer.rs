@@ -44,7 +44,8 @@ fn found(subject: String, issuer: &IssuerConfig, probe: &IssuerProbe) -> Link {
         ));
     }
     for (kid, reason) in &probe.skipped {
-        link = link.fact(format!("key {} skipped: {reason}", kid.as_deref().unwrap_or("without kid")));
+        link =
+            link.fact(format!("key {} skipped: {reason}", kid.as_deref().unwrap_or("without kid")));
     }
     if let Some(advertised) = &probe.discovered_algorithms {
         link = link.fact(format!("discovery advertises {}", advertised.join(", ")));
@@ -60,7 +61,9 @@ fn failed(
     err: &JwksError,
 ) -> Link {
     let stage = match err {
-        JwksError::Fetch { url, .. } | JwksError::Status { url, .. } | JwksError::TooLarge { url, .. }
+        JwksError::Fetch { url, .. }
+        | JwksError::Status { url, .. }
+        | JwksError::TooLarge { url, .. }
             if kind == "discovery" && url != location =>
         {
             "the keys (jwks_uri named by discovery)"
@@ -70,17 +73,20 @@ fn failed(
         _ => "the keys (jwks_uri)",
     };
     let summary = format!("cannot load {stage}");
-    let cause = err.to_string();
-    let fix = match err {
+    let fix = fix_for(err, kind, &issuer.name);
+    Link::broken(subject, summary, err.to_string(), fix).fact(format!("{kind}: {location}"))
+}
+
+/// What to do about `err` for the issuer called `name` whose keys come from `kind`.
+fn fix_for(err: &JwksError, kind: &str, name: &str) -> String {
+    match err {
         JwksError::Fetch { reason, .. } if reason.contains("refused") => format!(
-            "nothing listens at that address: check `{kind}` of issuer {:?} and that the \
-             identity provider is up and reachable from this machine",
-            issuer.name
+            "nothing listens at that address: check `{kind}` of issuer {name:?} and that the \
+             identity provider is up and reachable from this machine"
         ),
         JwksError::Fetch { .. } => format!(
-            "check `{kind}` of issuer {:?}, this machine's DNS, proxy and firewall, and that \
-             the provider's certificate is trusted by the system roots",
-            issuer.name
+            "check `{kind}` of issuer {name:?}, this machine's DNS, proxy and firewall, and that \
+             the provider's certificate is trusted by the system roots"
         ),
         JwksError::Status { status: 404, .. } => format!(
             "the URL does not exist: copy `{kind}` from the provider's documentation (for \
@@ -94,12 +100,11 @@ fn failed(
             "set `issuer` (or add to `additional_issuers`) exactly as discovery names it: \
              {found:?}; for Entra use the {{tenantid}} form with `tenants`"
         ),
-        JwksError::Invalid(_) | JwksError::NoUsableKey { .. } => format!(
-            "`{kind}` does not point at an OpenID discovery document or a JWK set"
-        ),
+        JwksError::Invalid(_) | JwksError::NoUsableKey { .. } => {
+            format!("`{kind}` does not point at an OpenID discovery document or a JWK set")
+        }
         JwksError::File { .. } => "make the file readable, or write it with `skybridge keys \
                                    generate` (its jwks.json)"
             .to_owned(),
-    };
-    Link::broken(subject, summary, cause, fix).fact(format!("{kind}: {location}"))
+    }
 }

@@ -87,7 +87,8 @@ pub(crate) fn forbidden(subject: String, summary: String, minted: Option<&Minted
     };
     let claims = minted.claims.as_ref();
     let email = claims.and_then(|c| c.email.as_deref());
-    let who = email.or_else(|| claims.and_then(|c| c.sub.as_deref())).unwrap_or("the token's identity");
+    let who =
+        email.or_else(|| claims.and_then(|c| c.sub.as_deref())).unwrap_or("the token's identity");
     let cause = format!(
         "the upstream accepted the token but not its identity: {who} lacks roles/run.invoker on \
          this Cloud Run service (granted on another service, region or project, or removed by \

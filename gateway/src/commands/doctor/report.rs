@@ -55,7 +55,11 @@ impl Status {
 
 impl Link {
     /// A link with `status` and `summary` and nothing else yet.
-    pub(crate) fn new(subject: impl Into<String>, status: Status, summary: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        subject: impl Into<String>,
+        status: Status,
+        summary: impl Into<String>,
+    ) -> Self {
         Self {
             subject: subject.into(),
             status,
@@ -130,7 +134,10 @@ mod tests {
         assert!(text.starts_with("  BROKEN  upstream: cannot connect\n"), "{text}");
         assert!(text.contains("            address 127.0.0.1:1\n"), "{text}");
         assert!(text.contains("          cause: refused\n"), "{text}");
-        assert!(text.contains("          fix:   start it\n                 then retry\n"), "{text}");
+        assert!(
+            text.contains("          fix:   start it\n                 then retry\n"),
+            "{text}"
+        );
     }
 
     #[test]

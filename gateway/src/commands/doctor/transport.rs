@@ -15,44 +15,11 @@ use std::time::Duration;
 
 use openssl::ssl::{ErrorCode, HandshakeError, SslStream};
 
+use super::failure::{TransportError, certificate_error, classify, connect_error, is_timeout};
 use crate::state::Upstream;
 
 /// How long to wait after the handshake for the server to reject the client certificate.
 const VERDICT_WAIT: Duration = Duration::from_millis(500);
-/// X509_V_ERR_HOSTNAME_MISMATCH and X509_V_ERR_IP_ADDRESS_MISMATCH (openssl x509_vfy.h).
-const NAME_MISMATCH: [i32; 2] = [62, 64];
-
-/// Why the upstream cannot be reached. Messages are plain words for an operator.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum TransportError {
-    /// The host name does not resolve.
-    #[error("DNS: cannot resolve {host}: {reason}")]
-    Dns { host: String, reason: String },
-    /// Nothing listens on the port.
-    #[error("connection refused by {0}: nothing listens there")]
-    Refused(SocketAddr),
-    /// No answer in time.
-    #[error("no answer from {0} within the connect timeout")]
-    Timeout(String),
-    /// Another socket error.
-    #[error("cannot connect to {address}: {reason}")]
-    Connect { address: String, reason: String },
-    /// The server's certificate does not chain to a trusted CA (or is expired, ...).
-    #[error("the upstream's certificate is not trusted: {0}")]
-    NotTrusted(String),
-    /// The certificate is valid but for other names.
-    #[error("hostname mismatch: the upstream's certificate is not valid for {0}")]
-    HostnameMismatch(String),
-    /// The server refused our client certificate, or wanted one and got none.
-    #[error("the upstream rejected the client certificate: {0}")]
-    ClientCertRejected(String),
-    /// The port does not speak TLS.
-    #[error("the upstream does not speak TLS on this port: {0}")]
-    NotTls(String),
-    /// Any other TLS failure.
-    #[error("TLS failed: {0}")]
-    Tls(String),
-}
 
 /// What a working connection looked like.
 #[derive(Debug)]
@@ -77,16 +44,18 @@ pub(crate) fn connect(upstream: &Arc<Upstream>) -> Result<Connected, TransportEr
     let _ = stream.set_write_timeout(Some(timeout));
     let mut tls = match connector.connect(&host, stream) {
         Ok(tls) => tls,
-        Err(HandshakeError::SetupFailure(stack)) => return Err(TransportError::Tls(stack.to_string())),
+        Err(HandshakeError::SetupFailure(stack)) => {
+            return Err(TransportError::Tls(stack.to_string()));
+        }
         Err(HandshakeError::Failure(mid) | HandshakeError::WouldBlock(mid)) => {
             let verify = mid.ssl().verify_result();
             if verify.as_raw() != 0 {
                 return Err(certificate_error(verify.as_raw(), verify.error_string(), &host));
             }
-            return Err(classify(&ssl_text(mid.error()), upstream));
+            return Err(classify(&ssl_text(mid.error()), &upstream.authority));
         }
     };
-    exchange(&mut tls, upstream).map_err(|text| classify(&text, upstream))?;
+    exchange(&mut tls, upstream).map_err(|text| classify(&text, &upstream.authority))?;
     let peer = tls.ssl().peer_certificate().map(|cert| {
         let names: Vec<String> =
             cert.subject_name().entries().filter_map(|e| e.data().to_string().ok()).collect();
@@ -121,25 +90,6 @@ fn open(host: &str, port: u16, timeout: Duration) -> Result<TcpStream, Transport
         }
     }
     Err(last)
-}
-
-fn is_timeout(kind: ErrorKind) -> bool {
-    matches!(kind, ErrorKind::TimedOut | ErrorKind::WouldBlock)
-}
-
-fn connect_error(address: &str, err: &std::io::Error) -> TransportError {
-    match err.kind() {
-        kind if is_timeout(kind) => TransportError::Timeout(address.to_owned()),
-        _ => TransportError::Connect { address: address.to_owned(), reason: err.to_string() },
-    }
-}
-
-fn certificate_error(code: i32, text: &str, host: &str) -> TransportError {
-    if NAME_MISMATCH.contains(&code) {
-        TransportError::HostnameMismatch(host.to_owned())
-    } else {
-        TransportError::NotTrusted(text.to_owned())
-    }
 }
 
 /// Waits briefly for a TLS 1.3 server's verdict on the client certificate (an alert comes
@@ -178,32 +128,5 @@ fn ssl_text(err: &openssl::ssl::Error) -> String {
         (Some(stack), _) => stack.to_string(),
         (None, Some(io)) => io.to_string(),
         _ => err.to_string(),
-    }
-}
-
-/// Names a TLS failure from OpenSSL's text (its alert and reason strings).
-fn classify(text: &str, upstream: &Upstream) -> TransportError {
-    let lower = text.to_ascii_lowercase();
-    let has = |needle: &str| lower.contains(needle);
-    if has("certificate required") {
-        TransportError::ClientCertRejected(
-            "the upstream requires a client certificate and none was accepted".into(),
-        )
-    } else if ["unknown ca", "bad certificate", "certificate unknown", "unsupported certificate",
-        "certificate revoked", "certificate expired", "access denied"]
-        .iter()
-        .any(|alert| has(alert))
-    {
-        TransportError::ClientCertRejected(text.to_owned())
-    } else if ["wrong version number", "packet length too long", "unknown protocol",
-        "record layer failure", "http request"]
-        .iter()
-        .any(|sign| has(sign))
-    {
-        TransportError::NotTls(format!("{text} (is it plain HTTP? then use http:// in the url)"))
-    } else if has("timed out") || has("would block") || has("resource temporarily unavailable") {
-        TransportError::Timeout(upstream.authority.clone())
-    } else {
-        TransportError::Tls(text.to_owned())
     }
 }

@@ -10,9 +10,10 @@ use actix_web::http::header::{HeaderName, HeaderValue, WWW_AUTHENTICATE};
 use skybridge_shared::config::{CredentialConfig, InjectHeader};
 
 use super::credential::Minted;
+use super::failure::TransportError;
 use super::refused;
 use super::report::{Link, Status};
-use super::transport::{self, TransportError};
+use super::transport;
 use crate::state::{Runtime, Upstream, WorkerClients};
 
 /// Longest `WWW-Authenticate` value shown.
@@ -27,7 +28,9 @@ pub(crate) async fn reach(name: &str, upstream: &Arc<Upstream>) -> (Link, bool) 
     match result {
         Ok(connected) => {
             let summary = match &connected.tls_version {
-                Some(version) => format!("{version} to {}, certificate verified", connected.address),
+                Some(version) => {
+                    format!("{version} to {}, certificate verified", connected.address)
+                }
                 None => format!("plain HTTP to {} (no TLS)", connected.address),
             };
             let mut link = Link::new(subject, Status::Ok, summary);
@@ -48,7 +51,9 @@ pub(crate) async fn reach(name: &str, upstream: &Arc<Upstream>) -> (Link, bool) 
 
 fn transport_fix(err: &TransportError, name: &str) -> String {
     match err {
-        TransportError::Dns { .. } => format!("check the host in upstream {name:?}'s url and this machine's DNS"),
+        TransportError::Dns { .. } => {
+            format!("check the host in upstream {name:?}'s url and this machine's DNS")
+        }
         TransportError::Refused(_) => {
             format!("check the port in upstream {name:?}'s url and that the service is running")
         }
@@ -102,18 +107,7 @@ pub(crate) async fn probe(
     let summary = format!("the upstream answered {status}");
     let mut link = match status.as_u16() {
         401 => {
-            let other = match header {
-                Some(InjectHeader::Authorization) => Some(InjectHeader::XServerlessAuthorization),
-                Some(InjectHeader::XServerlessAuthorization) => Some(InjectHeader::Authorization),
-                None => None,
-            };
-            let mut retried = None;
-            if let Some(other) = other
-                && let Ok((again, _)) = send(runtime, upstream, path, minted, Some(other)).await
-                && !matches!(again.as_u16(), 401 | 403)
-            {
-                retried = Some(other);
-            }
+            let retried = retry_other_header(runtime, upstream, path, minted).await;
             refused::unauthorized(subject, summary, credential, minted, retried)
         }
         403 => refused::forbidden(subject, summary, minted),
@@ -123,7 +117,10 @@ pub(crate) async fn probe(
             "the credential got through, but the service itself fails",
             "see the upstream's logs",
         ),
-        _ => Link::new(subject, Status::Ok, format!("{summary}: the credential was accepted")),
+        _ if minted.is_some() => {
+            Link::new(subject, Status::Ok, format!("{summary}: the credential was accepted"))
+        }
+        _ => Link::new(subject, Status::Ok, summary),
     };
     if let Some(challenge) = challenge {
         link = link.fact(format!("WWW-Authenticate: {challenge}"));
@@ -133,6 +130,22 @@ pub(crate) async fn probe(
 }
 
 type Answer = (StatusCode, Option<String>);
+
+/// Sends the probe again with the token in the other header; `Some(header)` when the
+/// upstream accepted it there.
+async fn retry_other_header(
+    runtime: &Runtime,
+    upstream: &Upstream,
+    path: &str,
+    minted: Option<&Minted>,
+) -> Option<InjectHeader> {
+    let other = match minted?.token.header() {
+        InjectHeader::Authorization => InjectHeader::XServerlessAuthorization,
+        InjectHeader::XServerlessAuthorization => InjectHeader::Authorization,
+    };
+    let (status, _) = send(runtime, upstream, path, minted, Some(other)).await.ok()?;
+    (!matches!(status.as_u16(), 401 | 403)).then_some(other)
+}
 
 /// Sends the probe with the token (if any) in `header`.
 async fn send(
@@ -164,6 +177,7 @@ async fn send(
         .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
         .collect::<Vec<_>>()
         .join(", ");
-    let challenge = (!challenge.is_empty()).then(|| challenge.chars().take(MAX_CHALLENGE).collect());
+    let challenge =
+        (!challenge.is_empty()).then(|| challenge.chars().take(MAX_CHALLENGE).collect());
     Ok((response.status(), challenge))
 }

@@ -75,3 +75,37 @@ fn describe(source: &KeySource) -> (&'static str, String) {
         KeySource::File(path) => ("jwks_file", path.display().to_string()),
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::signing::{Algorithm as SigningAlgorithm, generate_key};
+
+    #[actix_rt::test]
+    async fn a_key_file_is_counted_by_configured_algorithm() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, es256) = generate_key(SigningAlgorithm::ES256).unwrap();
+        let (_, eddsa) = generate_key(SigningAlgorithm::EdDSA).unwrap();
+        let mut encryption = es256.clone();
+        encryption["use"] = json!("enc");
+        encryption["kid"] = json!("encryption");
+        let jwks = json!({"keys": [es256, eddsa, encryption]});
+        std::fs::write(dir.path().join("keys.json"), jwks.to_string()).unwrap();
+        let text = "[[issuers]]\nname = \"dev\"\nissuer = \"https://dev.test\"\n\
+                    jwks_file = \"keys.json\"\naudiences = [\"api\"]\nalgorithms = [\"ES256\"]\n";
+        std::fs::write(dir.path().join("skybridge.toml"), text).unwrap();
+        let config =
+            skybridge_shared::config::load(Some(&dir.path().join("skybridge.toml"))).unwrap();
+        let probe = probe_issuer(&config, &config.issuers[0], &Tuning::default()).await.unwrap();
+        assert_eq!((probe.source, probe.usable, probe.wrong_algorithm), ("jwks_file", 1, 1));
+        assert_eq!(probe.skipped.len(), 1);
+        assert!(probe.location.ends_with("keys.json"));
+
+        std::fs::remove_file(dir.path().join("keys.json")).unwrap();
+        let err = probe_issuer(&config, &config.issuers[0], &Tuning::default()).await.unwrap_err();
+        assert!(matches!(err, JwksError::File { .. }), "{err}");
+    }
+}

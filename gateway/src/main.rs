@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use skybridge_gateway::commands::audit_query::{self, AuditQueryArgs};
 use skybridge_gateway::commands::check_config::{self, CheckConfigArgs};
+use skybridge_gateway::commands::doctor::{self, DoctorArgs};
 use skybridge_gateway::commands::keys::{self, KeysArgs};
 use skybridge_gateway::commands::token::{self, TokenArgs};
 use skybridge_gateway::logging::{self, LogFormat};
@@ -28,6 +29,9 @@ enum Command {
     Run(RunArgs),
     /// Load and validate a configuration; print every problem; exit 1 if any.
     CheckConfig(CheckConfigArgs),
+    /// Walk every route's chain (issuers, credential, upstream TLS, an authenticated probe)
+    /// and name each broken link with its cause and fix; exit 1 if any.
+    Doctor(DoctorArgs),
     /// Sign development and load-test tokens.
     Token(TokenArgs),
     /// Create signing keys for the self-signed credential or development issuers.
@@ -62,6 +66,14 @@ fn main() -> ExitCode {
         Command::Audit(AuditCommand::Query(args)) => report(audit_query::run(&args)),
         Command::Token(args) => report(token::run(&args)),
         Command::Keys(args) => report(keys::run(&args)),
+        Command::Doctor(args) => match doctor::run(&args) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(err) => {
+                eprintln!("skybridge: {err:#}");
+                ExitCode::FAILURE
+            }
+        },
         Command::CheckConfig(args) => {
             if check_config::run(&args) {
                 ExitCode::SUCCESS

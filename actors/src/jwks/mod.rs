@@ -21,6 +21,7 @@ mod fetch;
 mod key;
 mod messages;
 mod parse;
+mod probe;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
@@ -38,6 +39,7 @@ pub(crate) use fetch::{KeySource, load_file};
 pub use key::{Algorithm, Curve, KeyKind, VerifyingKey};
 pub use messages::KeyMiss;
 pub use parse::{MIN_RSA_BITS, ParsedSet, parse_jwk, parse_jwks};
+pub use probe::{IssuerProbe, key_location, probe_issuer};
 
 /// Timings and limits of key fetching. The defaults are the product's; tests shorten them.
 #[derive(Debug, Clone)]

@@ -2,5 +2,6 @@
 
 pub mod audit_query;
 pub mod check_config;
+pub mod doctor;
 pub mod keys;
 pub mod token;

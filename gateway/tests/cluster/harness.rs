@@ -70,15 +70,8 @@ impl Cluster {
             .collect::<Vec<_>>();
         let public = [0, 1, 2].map(|i| cluster_instances[i].public);
         let nginx = Nginx::start(&dir.path().join("nginx"), nginx_port, public);
-        let mut cluster = Self {
-            nginx,
-            instances: cluster_instances,
-            upstream,
-            collector,
-            redis,
-            config,
-            dir,
-        };
+        let mut cluster =
+            Self { nginx, instances: cluster_instances, upstream, collector, redis, config, dir };
         std::fs::write(&cluster.config, cluster.config_text(routes)).expect("write config");
         for index in 0..3 {
             cluster.start_instance(index);
@@ -90,10 +83,9 @@ impl Cluster {
     /// and the spool come from each instance's environment.
     pub fn config_text(&self, routes: &str) -> String {
         let telemetry = match &self.collector {
-            Some(collector) => format!(
-                "otlp_endpoint = \"http://127.0.0.1:{}\"\n",
-                collector.rotel.http_port
-            ),
+            Some(collector) => {
+                format!("otlp_endpoint = \"http://127.0.0.1:{}\"\n", collector.rotel.http_port)
+            }
             None => String::new(),
         };
         format!(

@@ -120,9 +120,7 @@ impl Drop for Nginx {
     fn drop(&mut self) {
         // Fast shutdown: the master stops its worker, then exits; Running kills whatever is
         // left when it drops right after.
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.process.child.id().to_string()])
-            .status();
+        let _ = Command::new("kill").args(["-TERM", &self.process.child.id().to_string()]).status();
         let _ = self.process.wait_exit(Duration::from_secs(5));
     }
 }

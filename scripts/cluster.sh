@@ -10,16 +10,19 @@
 #   scripts/cluster.sh reload   SIGHUP to every instance (edit .dev/cluster/skybridge.toml first).
 #   scripts/cluster.sh down     stops everything `up` started, and nothing else.
 #
-# Ports are chosen free at start. State, logs and pid files live under .dev/cluster/; a pid file
-# holds the process id and its start time, so `down` never signals a process that merely reused
-# the id. The binaries come from ${CARGO_TARGET_DIR:-target}/debug (`make build`).
+# Ports are chosen free at start. State, certificates, logs and pid files live under
+# .dev/cluster/ (CLUSTER_DIR overrides it); a pid file holds the process id and its start time,
+# so `down` never signals a process that merely reused the id. The binaries come from
+# ${CARGO_TARGET_DIR:-target}/debug (`make build`), or SKYBRIDGE_BIN_DIR when set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-state=$root/.dev/cluster
+state=${CLUSTER_DIR:-$root/.dev/cluster}
+[[ $state = /* ]] || state=$root/$state
 target=${CARGO_TARGET_DIR:-target}
 [[ $target = /* ]] || target=$root/$target
-bin=$target/debug
+bin=${SKYBRIDGE_BIN_DIR:-$target/debug}
+shown=${state#"$root"/}   # the state directory as printed: relative when inside the checkout
 issuer="https://dev-issuer.skybridge.local"
 audience="api://skybridge-cluster"
 # Stop order: the balancer first, then the instances (which flush their audit records to the
@@ -154,9 +157,9 @@ key = "claim:sub"
 name = "demo"
 url = "https://localhost:$1"
 [upstreams.tls]
-ca = "../certs/ca.pem"
-client_certificate = "../certs/gateway-client.pem"
-client_private_key = "../certs/gateway-client-key.pem"
+ca = "certs/ca.pem"
+client_certificate = "certs/gateway-client.pem"
+client_private_key = "certs/gateway-client-key.pem"
 
 [[routes]]
 name = "demo"
@@ -218,8 +221,8 @@ start_collector() { # rotel http port, rotel grpc port; sets sink_port
 
 start_upstream() { # sets upstream_port
   start_bg upstream "$bin/skybridge-demo-upstream" --listen 127.0.0.1:0 \
-    --cert "$root/.dev/certs/upstream.pem" --key "$root/.dev/certs/upstream-key.pem" \
-    --client-ca "$root/.dev/certs/ca.pem"
+    --cert "$state/certs/upstream.pem" --key "$state/certs/upstream-key.pem" \
+    --client-ca "$state/certs/ca.pem"
   wait_for "the upstream" 10 grep -q listening "$state/logs/upstream.log" \
     || fail "the demo upstream did not start; see $state/logs/upstream.log"
   upstream_port=$(sed -nE 's/.*"listening":"127\.0\.0\.1:([0-9]+)".*/\1/p' "$state/logs/upstream.log")
@@ -237,7 +240,7 @@ up() {
   mkdir -p "$state/pids" "$state/logs"
   # Whatever fails from here on, nothing is left running.
   trap 'code=$?; if [ "$code" -ne 0 ]; then say "cluster: start failed; stopping what started"; down; fi' EXIT
-  scripts/gen-dev-certs.sh "$root/.dev/certs" > /dev/null
+  scripts/gen-dev-certs.sh "$state/certs" > /dev/null
   [ -f "$state/keys/jwks.json" ] || "$bin/skybridge" keys generate --alg ES256 --out "$state/keys" > /dev/null
 
   local redis rotel_http rotel_grpc lb p1 a1 p2 a2 p3 a3
@@ -286,24 +289,24 @@ welcome() { # balancer port
 Skybridge runs as three instances behind nginx on http://127.0.0.1:$lb
 
 A development token (issuer $issuer, subject demo-user, scope orders.read, 8 hours),
-also in .dev/cluster/token:
+also in $shown/token:
 $token
 
 Try:
   curl -i http://127.0.0.1:$lb/demo/hello                        # anonymous, over mTLS upstream
-  curl -i -H "authorization: Bearer \$(cat .dev/cluster/token)" http://127.0.0.1:$lb/orders/1
+  curl -i -H "authorization: Bearer \$(cat $shown/token)" http://127.0.0.1:$lb/orders/1
   curl -i http://127.0.0.1:$lb/orders/1                           # 401 without the token
   for i in \$(seq 12); do curl -s -o /dev/null -w '%{http_code} ' http://127.0.0.1:$lb/limited/x; done; echo
                                                                   # 200 ten times, then 429: one budget for all three
   scripts/cluster.sh roll                                         # rolling restart; nginx keeps serving
-  scripts/cluster.sh reload                                       # SIGHUP after editing .dev/cluster/skybridge.toml
+  scripts/cluster.sh reload                                       # SIGHUP after editing $shown/skybridge.toml
 
 The audit trail (each record names its instance in service.instance.id); one request was just
 sent with trace id $trace:
-  $bin/skybridge audit query --file .dev/cluster/audit.jsonl --trace-id $trace
-  $bin/skybridge audit query --file .dev/cluster/audit.jsonl --route limited --decision deny
+  $bin/skybridge audit query --file $shown/audit.jsonl --trace-id $trace
+  $bin/skybridge audit query --file $shown/audit.jsonl --route limited --decision deny
 
-Logs: .dev/cluster/logs/   Stop everything: make cluster-down
+Logs: $shown/logs/   Stop everything: make cluster-down
 TEXT
 }
 
@@ -319,7 +322,7 @@ status() {
         where="http://127.0.0.1:${!p}  admin http://127.0.0.1:${!a}/readyz" ;;
       upstream) where="https://localhost:$UPSTREAM (mTLS demo upstream)" ;;
       rotel) where="http://127.0.0.1:$COLLECTOR (OTLP/HTTP collector)" ;;
-      otlp-sink) where="writes .dev/cluster/audit.jsonl" ;;
+      otlp-sink) where="writes $shown/audit.jsonl" ;;
       redis) where="redis://127.0.0.1:$REDIS" ;;
     esac
     if alive "$name"; then
@@ -353,6 +356,6 @@ case "${1:-}" in
   reload)
     for n in 1 2 3; do alive "skybridge-$n" && kill -HUP "$(pid_of "skybridge-$n")"; done
     say "Sent SIGHUP; each instance logs 'Configuration reloaded.' or why it rejected the file:"
-    say "  tail .dev/cluster/logs/skybridge-{1,2,3}.log" ;;
+    say "  tail $shown/logs/skybridge-{1,2,3}.log" ;;
   *) say "usage: scripts/cluster.sh up|status|roll|reload|down"; exit 2 ;;
 esac

@@ -13,6 +13,7 @@ mod load;
 mod support;
 
 use std::collections::BTreeSet;
+use std::process::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -182,4 +183,87 @@ fn sighup_changes_routes_under_load_and_a_broken_file_changes_nothing() {
 
     let totals = load.finish();
     assert_lossless(&totals, 150);
+}
+
+/// `scripts/cluster.sh` in a directory of the test's own, stopped by `down` even on failure.
+struct ScriptCluster {
+    dir: tempfile::TempDir,
+}
+
+impl ScriptCluster {
+    fn run(&self, command: &str) -> std::process::Output {
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/cluster.sh");
+        let binaries = std::path::Path::new(env!("CARGO_BIN_EXE_skybridge")).parent();
+        Command::new(script)
+            .arg(command)
+            .env("CLUSTER_DIR", self.dir.path())
+            .env("SKYBRIDGE_BIN_DIR", binaries.expect("binary directory"))
+            .output()
+            .expect("run scripts/cluster.sh")
+    }
+
+    /// A value from the `endpoints.env` that `up` writes.
+    fn endpoint(&self, key: &str) -> String {
+        let text = std::fs::read_to_string(self.dir.path().join("endpoints.env")).expect("env");
+        let prefix = format!("{key}=");
+        let line = text.lines().find_map(|l| l.strip_prefix(&prefix).map(str::to_owned));
+        line.unwrap_or_else(|| panic!("no {key} in endpoints.env:\n{text}"))
+    }
+
+    /// The process ids in the pid files.
+    fn pids(&self) -> Vec<String> {
+        let dir = self.dir.path().join("pids");
+        let entries = std::fs::read_dir(dir).map(|d| d.flatten().collect()).unwrap_or(Vec::new());
+        entries
+            .iter()
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .filter_map(|t| t.split_whitespace().next().map(str::to_owned))
+            .collect()
+    }
+}
+
+impl Drop for ScriptCluster {
+    fn drop(&mut self) {
+        let _ = self.run("down");
+    }
+}
+
+#[test]
+fn make_cluster_starts_everything_and_cluster_down_stops_it() {
+    let _serial = serial();
+    let cluster = ScriptCluster { dir: tempfile::tempdir().expect("tempdir") };
+    let up = cluster.run("up");
+    let stdout = String::from_utf8_lossy(&up.stdout).into_owned();
+    assert!(up.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&up.stderr));
+    let balancer: u16 = cluster.endpoint("BALANCER").parse().expect("port");
+    assert!(stdout.contains(&format!("http://127.0.0.1:{balancer}")), "{stdout}");
+    assert!(stdout.contains("audit query --file"), "{stdout}");
+    let pids = cluster.pids();
+    assert_eq!(pids.len(), 8, "{pids:?}");
+
+    let statuses: Vec<u16> = (0..12).map(|_| status(balancer, "/limited/x")).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 10, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 2, "{statuses:?}");
+    let token = std::fs::read_to_string(cluster.dir.path().join("token")).expect("token");
+    assert!(stdout.contains(token.trim()), "the ready-made token is printed");
+    let request = format!(
+        "GET /orders/1 HTTP/1.1\r\nHost: cluster\r\nConnection: close\r\n\
+         authorization: Bearer {}\r\n\r\n",
+        token.trim()
+    );
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], balancer));
+    let response = common::raw_request(address, request.as_bytes());
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert_eq!(status(balancer, "/orders/1"), 401);
+
+    let down = cluster.run("down");
+    assert!(down.status.success(), "{}", String::from_utf8_lossy(&down.stderr));
+    for pid in pids {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        assert!(stat.is_empty() || stat.contains(") Z "), "process {pid} still runs: {stat}");
+    }
+    assert_eq!(status(balancer, "/demo/x"), 0, "nothing listens any more");
+    // Every record reached the trail before the collector stopped, each with its instance.
+    let records = audit_query(&cluster.dir.path().join("audit.jsonl"), &["--route", "limited"]);
+    assert_eq!(records.len(), 12, "{records:#?}");
 }

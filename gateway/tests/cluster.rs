@@ -213,7 +213,7 @@ impl ScriptCluster {
     /// The process ids in the pid files.
     fn pids(&self) -> Vec<String> {
         let dir = self.dir.path().join("pids");
-        let entries = std::fs::read_dir(dir).map(|d| d.flatten().collect()).unwrap_or(Vec::new());
+        let entries = std::fs::read_dir(dir).map(|d| d.flatten().collect()).unwrap_or_default();
         entries
             .iter()
             .filter_map(|e| std::fs::read_to_string(e.path()).ok())

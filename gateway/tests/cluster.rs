@@ -9,16 +9,18 @@ mod common;
 mod harness;
 #[path = "cluster/load.rs"]
 mod load;
+#[path = "cluster/script.rs"]
+mod script;
 #[path = "../../actors/tests/support/mod.rs"]
 mod support;
 
 use std::collections::BTreeSet;
-use std::process::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use harness::{Cluster, audit_query, get, status};
 use load::{SteadyLoad, Totals};
+use script::ScriptCluster;
 
 /// One cluster at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -183,49 +185,6 @@ fn sighup_changes_routes_under_load_and_a_broken_file_changes_nothing() {
 
     let totals = load.finish();
     assert_lossless(&totals, 150);
-}
-
-/// `scripts/cluster.sh` in a directory of the test's own, stopped by `down` even on failure.
-struct ScriptCluster {
-    dir: tempfile::TempDir,
-}
-
-impl ScriptCluster {
-    fn run(&self, command: &str) -> std::process::Output {
-        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/cluster.sh");
-        let binaries = std::path::Path::new(env!("CARGO_BIN_EXE_skybridge")).parent();
-        Command::new(script)
-            .arg(command)
-            .env("CLUSTER_DIR", self.dir.path())
-            .env("SKYBRIDGE_BIN_DIR", binaries.expect("binary directory"))
-            .output()
-            .expect("run scripts/cluster.sh")
-    }
-
-    /// A value from the `endpoints.env` that `up` writes.
-    fn endpoint(&self, key: &str) -> String {
-        let text = std::fs::read_to_string(self.dir.path().join("endpoints.env")).expect("env");
-        let prefix = format!("{key}=");
-        let line = text.lines().find_map(|l| l.strip_prefix(&prefix).map(str::to_owned));
-        line.unwrap_or_else(|| panic!("no {key} in endpoints.env:\n{text}"))
-    }
-
-    /// The process ids in the pid files.
-    fn pids(&self) -> Vec<String> {
-        let dir = self.dir.path().join("pids");
-        let entries = std::fs::read_dir(dir).map(|d| d.flatten().collect()).unwrap_or_default();
-        entries
-            .iter()
-            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
-            .filter_map(|t| t.split_whitespace().next().map(str::to_owned))
-            .collect()
-    }
-}
-
-impl Drop for ScriptCluster {
-    fn drop(&mut self) {
-        let _ = self.run("down");
-    }
 }
 
 #[test]

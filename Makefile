@@ -17,6 +17,14 @@ help: ## Show this help.
 run: deps build ## Start the demo: mTLS upstream + Skybridge on 127.0.0.1:8080, with curl commands.
 	@scripts/demo.sh
 
+.PHONY: cluster
+cluster: deps build ## Start Redis, the collector, the demo upstream, three instances and nginx (loopback).
+	@scripts/cluster.sh up
+
+.PHONY: cluster-down
+cluster-down: ## Stop everything `make cluster` started.
+	@scripts/cluster.sh down
+
 ##@ Development
 
 .PHONY: build

@@ -3,6 +3,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod certs;
+pub mod nginx;
 pub mod process;
 
 use std::io::{Read, Write};

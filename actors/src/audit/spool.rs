@@ -1,7 +1,8 @@
 //! The on-disk spool: a durable FIFO of encoded export requests waiting for the collector.
 //!
-//! Each batch is one file `<seq>-<records>.otlp` holding the exact protobuf body to POST, so a
-//! replay re-sends the bytes that were first attempted. A file is written as `.tmp`, fsync'd,
+//! Each batch is one file `<seq>-<records>.otlp` holding the exact protobuf bodies to POST (the
+//! log records and their spans, laid out by `bundle.rs`), so a replay re-sends the bytes that
+//! were first attempted. A file is written as `.tmp`, fsync'd,
 //! renamed and the directory fsync'd: after [`Spool::append`] returns the batch survives a
 //! crash of the process or the machine, and a half-written `.tmp` left by a crash is removed
 //! on the next [`Spool::open`]. The sequence number in the name gives the replay order

@@ -70,6 +70,8 @@ pub(crate) struct Progress {
     /// Sequence number of the batch whose log records were acknowledged but whose spans
     /// were not, so a retry sends only the spans.
     pub(crate) logs_sent: Option<u64>,
+    /// Log records of that batch the collector refused inside its acknowledgement.
+    pub(crate) logs_rejected: u64,
     /// Failed span attempts for that batch.
     pub(crate) span_attempts: u32,
 }
@@ -150,15 +152,15 @@ impl Exporter {
                 Outcome::Accepted { rejected } => self.logs_accepted(entry, rejected, progress),
             }
         }
+        let mut spans_done = (0, 0);
         if let Some((body, spans)) = traces {
             let outcome = post(client, &self.endpoint, Signal::Traces, body, timeout).await;
-            if !self.spans_settled(outcome, spans, progress, stopping) {
-                return Step::Retry;
+            match self.spans_settled(outcome, spans, progress, stopping) {
+                Some(done) => spans_done = done,
+                None => return Step::Retry,
             }
         }
-        if let Err(err) = self.spool.remove(entry) {
-            tracing::error!(seq = entry.seq, error = %err, "Cannot remove an exported batch.");
-        }
+        self.finish(entry, progress.logs_rejected, spans_done);
         progress.logs_sent = None;
         Step::Next
     }
@@ -173,5 +175,4 @@ impl Exporter {
             }
         }
     }
-
 }

@@ -43,9 +43,8 @@ fn each_batch_sends_its_logs_then_its_spans() {
     let spans = collector.spans();
     let pairs: Vec<(Vec<u8>, Vec<u8>)> =
         spans.iter().map(|s| (s.span_id.clone(), s.parent_span_id.clone())).collect();
-    let expected: Vec<(Vec<u8>, Vec<u8>)> = (0..3u8)
-        .flat_map(|n| [(vec![n; 8], vec![]), (vec![0x80 | n; 8], vec![n; 8])])
-        .collect();
+    let expected: Vec<(Vec<u8>, Vec<u8>)> =
+        (0..3u8).flat_map(|n| [(vec![n; 8], vec![]), (vec![0x80 | n; 8], vec![n; 8])]).collect();
     assert_eq!(pairs, expected, "server span, then its client child, per record, in order");
     assert!(spans.iter().all(|s| s.trace_id == vec![0xab; 16]));
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "nothing left in the spool");

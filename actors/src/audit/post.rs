@@ -46,10 +46,8 @@ pub(crate) async fn post(
         Signal::Logs => endpoint.logs_url(),
         Signal::Traces => endpoint.traces_url(),
     };
-    let mut request = client
-        .post(url)
-        .insert_header((CONTENT_TYPE, "application/x-protobuf"))
-        .timeout(timeout);
+    let mut request =
+        client.post(url).insert_header((CONTENT_TYPE, "application/x-protobuf")).timeout(timeout);
     if let Some(auth) = endpoint.authorization() {
         request = request.insert_header((AUTHORIZATION, auth));
     }

@@ -5,11 +5,11 @@ use std::sync::atomic::Ordering;
 
 use skybridge_shared::health::HealthState;
 
-use super::HEALTH_COMPONENT;
 use super::export::{Exporter, Progress, SPAN_ATTEMPTS};
 use super::post::Outcome;
 use super::spool::SpoolEntry;
 use super::stats::Counters;
+use super::{HEALTH_COMPONENT, sync_spool_gauges};
 
 // === impl Exporter ===
 
@@ -17,11 +17,10 @@ impl Exporter {
     /// The collector took the log records of `entry`, perhaps refusing `rejected` of them.
     pub(crate) fn logs_accepted(&self, entry: &SpoolEntry, rejected: u64, progress: &mut Progress) {
         let rejected = rejected.min(entry.records);
-        Counters::add(&self.counters.exported, entry.records - rejected);
         if rejected > 0 {
-            Counters::add(&self.counters.rejected, rejected);
             tracing::error!(rejected, "Collector rejected part of an audit batch.");
         }
+        progress.logs_rejected = rejected;
         if progress.failing {
             tracing::info!("Collector reachable again; audit spool replayed in order.");
             self.health.set(HEALTH_COMPONENT, HealthState::Ready, "Exporting.");
@@ -31,35 +30,33 @@ impl Exporter {
         progress.span_attempts = 0;
     }
 
-    /// Counts what became of a batch's spans; `false` when they are worth another attempt.
+    /// What became of a batch's spans, as (delivered, dropped); `None` when they are worth
+    /// another attempt.
     pub(crate) fn spans_settled(
         &self,
         outcome: Outcome,
         spans: u64,
         progress: &mut Progress,
         stopping: bool,
-    ) -> bool {
+    ) -> Option<(u64, u64)> {
         let error = match outcome {
             Outcome::Accepted { rejected } => {
                 let rejected = rejected.min(spans);
-                Counters::add(&self.counters.spans_exported, spans - rejected);
-                Counters::add(&self.counters.spans_dropped, rejected);
                 if progress.spans_failing {
                     tracing::info!("Collector takes spans again.");
                     progress.spans_failing = false;
                 }
-                return true;
+                return Some((spans - rejected, rejected));
             }
             Outcome::Refused(status) => format!("collector answered {status}"),
             Outcome::Retry(error) => {
                 progress.span_attempts += 1;
                 if progress.span_attempts < SPAN_ATTEMPTS && !stopping {
-                    return false;
+                    return None;
                 }
                 error
             }
         };
-        Counters::add(&self.counters.spans_dropped, spans);
         if !progress.spans_failing {
             progress.spans_failing = true;
             tracing::warn!(
@@ -69,7 +66,20 @@ impl Exporter {
                 "Collector did not take request spans; dropped them, audit records are delivered."
             );
         }
-        true
+        Some((0, spans))
+    }
+
+    /// Removes a delivered batch, then counts it: whoever sees the counters move also sees the
+    /// spool without it.
+    pub(crate) fn finish(&self, entry: &SpoolEntry, logs_rejected: u64, spans: (u64, u64)) {
+        if let Err(err) = self.spool.remove(entry) {
+            tracing::error!(seq = entry.seq, error = %err, "Cannot remove an exported batch.");
+        }
+        sync_spool_gauges(&self.spool, &self.counters);
+        Counters::add(&self.counters.exported, entry.records - logs_rejected);
+        Counters::add(&self.counters.rejected, logs_rejected);
+        Counters::add(&self.counters.spans_exported, spans.0);
+        Counters::add(&self.counters.spans_dropped, spans.1);
     }
 
     /// An attempt at the log records failed; they wait in the spool.
@@ -96,8 +106,10 @@ impl Exporter {
 
     /// Moves a batch the collector will never take to `rejected/`.
     pub(crate) fn set_aside(&self, entry: &SpoolEntry, why: &str) {
+        let moved = self.spool.reject(entry);
+        sync_spool_gauges(&self.spool, &self.counters);
         Counters::add(&self.counters.rejected, entry.records);
-        match self.spool.reject(entry) {
+        match moved {
             Ok(path) => tracing::error!(
                 records = entry.records,
                 reason = why,

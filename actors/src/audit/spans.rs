@@ -44,7 +44,11 @@ pub fn span_request(
     Some(ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
             resource: Some(otlp_resource(resource)),
-            scope_spans: vec![ScopeSpans { scope: Some(scope()), spans, schema_url: String::new() }],
+            scope_spans: vec![ScopeSpans {
+                scope: Some(scope()),
+                spans,
+                schema_url: String::new(),
+            }],
             schema_url: String::new(),
         }],
     })

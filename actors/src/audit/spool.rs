@@ -147,11 +147,16 @@ impl Spool {
         (state.records, state.bytes)
     }
 
-    /// Records in batches numbered `from` or later, and the number after the newest batch.
+    /// Records in batches numbered `from` or later, and the number after the newest of them.
+    ///
+    /// That number comes from the index, not from the next sequence number: a batch being
+    /// written right now already has its number but is not indexed yet, and must still be
+    /// counted by the next call.
     pub fn records_from(&self, from: u64) -> (u64, u64) {
         let state = self.lock();
         let records = state.entries.iter().filter(|e| e.seq >= from).map(|e| e.records).sum();
-        (records, state.next_seq.max(from))
+        let next = state.entries.back().map_or(from, |newest| (newest.seq + 1).max(from));
+        (records, next)
     }
 
     /// The spool directory.

@@ -113,6 +113,7 @@ fn file_sink_writes_one_line_per_batch() {
     (0..5).for_each(|n| sink.record(sample(n)));
     sink.shutdown(Duration::from_secs(5));
     let text = std::fs::read_to_string(&path).unwrap();
+    assert!(!text.contains("resourceSpans"), "the file sink writes no spans");
     let per_line: Vec<usize> = text
         .lines()
         .map(|l| {
@@ -150,6 +151,9 @@ fn refused_batches_wait_in_the_spool_and_replay_in_order() {
     (0..6).for_each(|n| sink.record(sample(n)));
     wait_for("failed attempts", || sink.stats().export_failures >= 2);
     wait_for("all six on disk", || sink.stats().spool_records == 6);
+    // `spooled` counts a batch at the first failure after it landed; on a busy disk the last
+    // fsync can come after the second failure, so wait for a failure that saw all six.
+    wait_for("all six counted as spooled", || sink.stats().spooled == 6);
     assert_eq!(health.snapshot()[HEALTH_COMPONENT].state, HealthState::Degraded);
     collector.seen.logs_status.store(200, Ordering::SeqCst);
     collector.seen.traces_status.store(200, Ordering::SeqCst);

@@ -1,5 +1,6 @@
 //! The audit sink against a real collector: sink → rotel (OTLP/HTTP) → scripts/otlp-sink.py →
-//! OTLP-JSON lines, read back with the `audit query` search code.
+//! OTLP-JSON lines, read back with the `audit query` search code (log records) and as plain
+//! JSON (the request spans, which arrive on `/v1/traces` and land in the same file).
 
 #![allow(clippy::unwrap_used)] // A failed unwrap is a failed test, with its location.
 
@@ -13,9 +14,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
-use serde_json::json;
+use serde_json::{Value, json};
 use skybridge_actors::audit::{AuditSink, SinkSettings};
-use skybridge_shared::audit::{AuditRecord, Decision};
+use skybridge_shared::audit::{AuditRecord, Decision, UpstreamSpan};
 use skybridge_shared::audit_query::{Filter, TrailRecord, scan};
 use skybridge_shared::config::TelemetryConfig;
 use skybridge_shared::health::Health;
@@ -75,6 +76,43 @@ fn settings(rotel: &Rotel, spool: &Path) -> SinkSettings {
     settings
 }
 
+/// A request a traced caller sent, forwarded upstream: trace `cc…`, caller span `dd…`.
+fn traced_record() -> AuditRecord {
+    let mut r = record(0xaa, "traced-0");
+    r.trace_id = [0xcc; 16];
+    r.span_id = [0xcc, 1, 2, 3, 4, 5, 6, 7];
+    r.parent_span_id = Some([0xdd; 8]);
+    r.upstream_span = Some(UpstreamSpan {
+        span_id: [0xee, 1, 2, 3, 4, 5, 6, 7],
+        started: r.timestamp + Duration::from_millis(1),
+        duration: Duration::from_millis(2),
+    });
+    r
+}
+
+/// Every span in the trail file, each with its resource attached under `"resource"`.
+fn read_spans(path: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut spans = Vec::new();
+    for doc in text.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()) {
+        for rs in doc["resourceSpans"].as_array().into_iter().flatten() {
+            for ss in rs["scopeSpans"].as_array().into_iter().flatten() {
+                for span in ss["spans"].as_array().into_iter().flatten() {
+                    let mut span = span.clone();
+                    span["resource"] = rs["resource"].clone();
+                    spans.push(span);
+                }
+            }
+        }
+    }
+    spans
+}
+
+fn span_attr<'a>(span: &'a Value, key: &str) -> &'a Value {
+    let found = span["attributes"].as_array().and_then(|a| a.iter().find(|kv| kv["key"] == key));
+    found.map_or(&Value::Null, |kv| &kv["value"])
+}
+
 fn read_trail(path: &Path, filter: &Filter) -> Vec<TrailRecord> {
     let mut found = Vec::new();
     let Ok(file) = File::open(path) else {
@@ -102,11 +140,17 @@ fn records_cross_a_real_collector_and_are_found_by_trace_id() {
     for n in 0..4 {
         audit.record(record(0xbb, &format!("denied-{n}")));
     }
+    audit.record(traced_record());
     audit.shutdown(Duration::from_secs(15));
-    assert_eq!(audit.stats().exported, 7, "{:?}", audit.stats());
-    wait_until("rotel to forward all seven", Duration::from_secs(20), || {
-        read_trail(&sink.out, &Filter::default()).len() == 7
+    let stats = audit.stats();
+    assert_eq!((stats.exported, stats.spans_exported, stats.spans_dropped), (8, 9, 0), "{stats:?}");
+    wait_until("rotel to forward all eight records", Duration::from_secs(20), || {
+        read_trail(&sink.out, &Filter::default()).len() == 8
     });
+    wait_until("rotel to forward all nine spans", Duration::from_secs(20), || {
+        read_spans(&sink.out).len() == 9
+    });
+    check_traced_spans(&sink.out);
 
     let trace = "aa".repeat(16);
     let filter = Filter { trace_id: Some(trace.clone()), ..Filter::default() };
@@ -153,6 +197,38 @@ fn records_cross_a_real_collector_and_are_found_by_trace_id() {
     }
 }
 
+/// The traced request's two spans crossed the collector with their ids, links and names.
+fn check_traced_spans(trail: &Path) {
+    let trace = "cc".repeat(16);
+    let log = read_trail(trail, &Filter { trace_id: Some(trace.clone()), ..Filter::default() });
+    assert_eq!(log.len(), 1);
+    let spans: Vec<Value> =
+        read_spans(trail).into_iter().filter(|s| s["traceId"] == json!(trace)).collect();
+    let [server, client] = spans.as_slice() else { panic!("two spans: {spans:?}") };
+    assert_eq!(server["spanId"], json!(log[0].span_id), "the log record's span is the server span");
+    assert_eq!(server["spanId"], json!("cc01020304050607"));
+    assert_eq!(server["parentSpanId"], json!("dd".repeat(8)), "the caller's span");
+    assert_eq!(server["kind"], json!(2), "SPAN_KIND_SERVER");
+    assert_eq!(server["name"], json!("POST /orders"));
+    assert_eq!(span_attr(server, "http.route"), &json!({ "stringValue": "/orders" }));
+    assert_eq!(span_attr(server, "http.response.status_code"), &json!({ "intValue": "201" }));
+    assert_eq!(span_attr(server, "skybridge.request_id"), &json!({ "stringValue": "traced-0" }));
+    assert_eq!(client["spanId"], json!("ee01020304050607"), "the id sent upstream");
+    assert_eq!(client["parentSpanId"], server["spanId"], "a child of the server span");
+    assert_eq!(client["kind"], json!(3), "SPAN_KIND_CLIENT");
+    assert_eq!(client["name"], json!("POST"));
+    assert_eq!(span_attr(client, "skybridge.upstream"), &json!({ "stringValue": "orders-run" }));
+    let start = |s: &Value| s["startTimeUnixNano"].as_str().unwrap().parse::<u64>().unwrap();
+    let end = |s: &Value| s["endTimeUnixNano"].as_str().unwrap().parse::<u64>().unwrap();
+    assert_eq!(end(server) - start(server), 3_500_000, "3.5 ms");
+    assert_eq!(
+        (start(client) - start(server), end(client) - start(client)),
+        (1_000_000, 2_000_000)
+    );
+    let resource = server["resource"]["attributes"].to_string();
+    assert!(resource.contains("skybridge-audit-test") && resource.contains("instance-1"));
+}
+
 #[test]
 fn a_collector_outage_under_steady_load_loses_and_duplicates_nothing() {
     let logs = captured_logs();
@@ -190,6 +266,10 @@ fn a_collector_outage_under_steady_load_loses_and_duplicates_nothing() {
     let stats = audit.stats();
     assert_eq!((stats.exported, stats.dropped, stats.spool_records), (u64::from(sent), 0, 0));
     assert!(stats.spooled > 0, "{stats:?}");
+    // Spans waited in the spool with their records; only a batch whose logs got through just
+    // as the collector went down may have lost its spans.
+    assert_eq!(stats.spans_exported + stats.spans_dropped, u64::from(sent), "{stats:?}");
+    assert!(stats.spans_dropped <= 25, "at most one batch: {stats:?}");
     wait_until("every record to reach the trail", Duration::from_secs(30), || {
         read_trail(&sink.out, &Filter::default()).len() >= sent as usize
     });
@@ -202,5 +282,10 @@ fn a_collector_outage_under_steady_load_loses_and_duplicates_nothing() {
     ids.sort_by_key(|id| id.trim_start_matches("steady-").parse::<u32>().unwrap());
     let expected: Vec<String> = (0..sent).map(|n| format!("steady-{n}")).collect();
     assert_eq!(ids, expected, "each of the {sent} records arrives exactly once");
+    wait_until("every span to reach the trail", Duration::from_secs(30), || {
+        read_spans(&sink.out).len() as u64 >= stats.spans_exported
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(read_spans(&sink.out).len() as u64, stats.spans_exported, "spans arrive once");
     assert!(!String::from_utf8_lossy(&logs.lock().unwrap()).contains(ENDPOINT_SECRET));
 }

@@ -1,5 +1,6 @@
-//! Turns [`AuditRecord`]s into OTLP protobuf messages: one `ExportLogsServiceRequest` per batch,
-//! with the process's resource and one instrumentation scope.
+//! Turns [`AuditRecord`]s into OTLP protobuf log messages: one `ExportLogsServiceRequest` per
+//! batch, with the process's resource and one instrumentation scope (the spans of the same
+//! records are built in [`super::spans`] with the same resource and scope).
 //!
 //! Both sinks start here: the OTLP exporter sends these bytes as they are, and the file sink
 //! renders the same message as OTLP-JSON (see [`super::json`]), so the two never disagree.
@@ -33,29 +34,37 @@ pub fn batch_request(
 ) -> ExportLogsServiceRequest {
     let observed = unix_nanos(SystemTime::now());
     let log_records = records.iter().map(|r| log_record(r, observed)).collect();
-    let resource = Resource {
+    ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            resource: Some(otlp_resource(resource)),
+            scope_logs: vec![ScopeLogs {
+                scope: Some(scope()),
+                log_records,
+                schema_url: String::new(),
+            }],
+            schema_url: String::new(),
+        }],
+    }
+}
+
+/// The OTLP resource of every export, logs and spans alike.
+pub(super) fn otlp_resource(resource: &AuditResource) -> Resource {
+    Resource {
         attributes: vec![
             string_kv("service.name", &resource.service_name),
             string_kv("service.instance.id", &resource.instance_id),
             string_kv("service.version", env!("CARGO_PKG_VERSION")),
         ],
         ..Default::default()
-    };
-    let scope = InstrumentationScope {
+    }
+}
+
+/// The instrumentation scope of every export, logs and spans alike.
+pub(super) fn scope() -> InstrumentationScope {
+    InstrumentationScope {
         name: SCOPE_NAME.to_owned(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
         ..Default::default()
-    };
-    ExportLogsServiceRequest {
-        resource_logs: vec![ResourceLogs {
-            resource: Some(resource),
-            scope_logs: vec![ScopeLogs {
-                scope: Some(scope),
-                log_records,
-                schema_url: String::new(),
-            }],
-            schema_url: String::new(),
-        }],
     }
 }
 
@@ -137,14 +146,14 @@ fn kv(key: &str, value: Value) -> KeyValue {
     }
 }
 
-fn string_kv(key: &str, value: &str) -> KeyValue {
+pub(super) fn string_kv(key: &str, value: &str) -> KeyValue {
     kv(key, Value::StringValue(value.to_owned()))
 }
 
-fn int_kv(key: &str, value: i64) -> KeyValue {
+pub(super) fn int_kv(key: &str, value: i64) -> KeyValue {
     kv(key, Value::IntValue(value))
 }
 
-fn double_kv(key: &str, value: f64) -> KeyValue {
+pub(super) fn double_kv(key: &str, value: f64) -> KeyValue {
     kv(key, Value::DoubleValue(value))
 }

@@ -1,4 +1,4 @@
-//! The collector's OTLP/HTTP logs URL, parsed once at start.
+//! The collector's OTLP/HTTP logs and traces URLs, parsed once at start.
 //!
 //! An endpoint may carry `user:password@` for a collector behind basic authentication. The
 //! credentials are taken out of the URL and sent as an `Authorization` header, so neither the
@@ -16,6 +16,8 @@ use super::error::AuditError;
 pub struct Endpoint {
     /// `{base}/v1/logs`, without credentials.
     logs_url: String,
+    /// `{base}/v1/traces`, without credentials.
+    traces_url: String,
     /// `Basic …` when the configured URL had credentials.
     authorization: Option<String>,
 }
@@ -44,14 +46,20 @@ impl Endpoint {
             format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(decoded))
         });
         let base = path.trim_end_matches('/');
-        let logs_url = format!("{}://{host}{base}/v1/logs", scheme.to_ascii_lowercase());
+        let base = format!("{}://{host}{base}", scheme.to_ascii_lowercase());
+        let (logs_url, traces_url) = (format!("{base}/v1/logs"), format!("{base}/v1/traces"));
         logs_url.parse::<awc::http::Uri>().map_err(|_| bad("the host or path is malformed"))?;
-        Ok(Endpoint { logs_url, authorization })
+        Ok(Endpoint { logs_url, traces_url, authorization })
     }
 
-    /// The URL batches are POSTed to.
+    /// The URL log records are POSTed to.
     pub fn logs_url(&self) -> &str {
         &self.logs_url
+    }
+
+    /// The URL spans are POSTed to.
+    pub fn traces_url(&self) -> &str {
+        &self.traces_url
     }
 
     /// The `Authorization` header value, if the configured URL had credentials.
@@ -69,6 +77,7 @@ impl fmt::Debug for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Endpoint")
             .field("logs_url", &self.logs_url)
+            .field("traces_url", &self.traces_url)
             .field("authorization", &self.authorization.as_ref().map(|_| "<redacted>"))
             .finish()
     }
@@ -104,6 +113,7 @@ mod tests {
     fn builds_the_logs_url_and_hides_credentials() {
         let e = Endpoint::parse("http://audit:s%40cret@127.0.0.1:4318/otlp/").unwrap();
         assert_eq!(e.logs_url(), "http://127.0.0.1:4318/otlp/v1/logs");
+        assert_eq!(e.traces_url(), "http://127.0.0.1:4318/otlp/v1/traces");
         let expected = base64::engine::general_purpose::STANDARD.encode("audit:s@cret");
         assert_eq!(e.authorization(), Some(format!("Basic {expected}").as_str()));
         let shown = format!("{e:?} {}", e.redacted());

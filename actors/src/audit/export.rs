@@ -5,22 +5,28 @@
 //! openssl) can be used without touching the gateway's workers; a slow or absent collector
 //! therefore only ever delays this thread. Failures back off exponentially up to a cap and
 //! the batch stays first in line, so replay order is preserved.
+//!
+//! A batch's spans go to `/v1/traces` only after its log records were acknowledged, and they
+//! never hold the audit trail up for long: a refusal drops them at once, other failures get
+//! [`SPAN_ATTEMPTS`] tries (none once shutdown began), and then the batch is removed anyway and
+//! its spans counted as dropped. The batch stays on disk until then, so an outage that starts
+//! before its logs are delivered keeps both. Shortcoming: when the process dies between the two
+//! POSTs, the next start sends the log records a second time (the at-least-once the audit trail
+//! already allows) together with the spans.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use awc::http::StatusCode;
-use awc::http::header::{AUTHORIZATION, CONTENT_TYPE};
-use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
-use prost::Message;
-use skybridge_shared::health::{Health, HealthState};
+use skybridge_shared::health::Health;
 use tokio::sync::Notify;
 
+use super::bundle::{self, Bundle};
 use super::endpoint::Endpoint;
+use super::post::{Outcome, Signal, post};
 use super::spool::{Spool, SpoolEntry};
 use super::stats::Counters;
-use super::{HEALTH_COMPONENT, sync_spool_gauges};
+use super::sync_spool_gauges;
 
 /// Shared between the sink handle and the exporter: wake-ups and the stop deadline.
 #[derive(Debug, Default)]
@@ -54,16 +60,32 @@ pub(crate) struct Exporter {
     pub(crate) uncounted_from: AtomicU64,
 }
 
-/// What one attempt came to.
-enum Outcome {
-    /// 2xx; the collector refused this many records inside an otherwise accepted batch.
-    Accepted { rejected: u64 },
-    /// Worth retrying later (unreachable, timeout, 5xx, 408, 429, auth or routing problems).
-    Retry(String),
-    /// The collector will never take this batch (400, 413, other 4xx).
-    Refused(StatusCode),
+/// Where the exporter stands with the oldest batch, carried across attempts.
+#[derive(Debug, Default)]
+pub(crate) struct Progress {
+    /// The collector is failing audit records (logged once, readiness degraded).
+    pub(crate) failing: bool,
+    /// The collector is failing spans (logged once).
+    pub(crate) spans_failing: bool,
+    /// Sequence number of the batch whose log records were acknowledged but whose spans
+    /// were not, so a retry sends only the spans.
+    pub(crate) logs_sent: Option<u64>,
+    /// Log records of that batch the collector refused inside its acknowledgement.
+    pub(crate) logs_rejected: u64,
+    /// Failed span attempts for that batch.
+    pub(crate) span_attempts: u32,
 }
 
+/// What to do after a step on the oldest batch.
+enum Step {
+    /// It is settled; go on with the next one.
+    Next,
+    /// Try it again after a pause.
+    Retry,
+}
+
+/// Span POSTs per batch before its spans are given up.
+pub(crate) const SPAN_ATTEMPTS: u32 = 3;
 const MIN_BACKOFF: Duration = Duration::from_millis(100);
 const IDLE_WAIT: Duration = Duration::from_secs(1);
 
@@ -74,7 +96,7 @@ impl Exporter {
     pub(crate) async fn run(self) {
         let client = awc::Client::builder().timeout(self.timeout).finish();
         let mut backoff = MIN_BACKOFF;
-        let mut failing = false;
+        let mut progress = Progress::default();
         loop {
             let stop_at = self.control.stop_at();
             let Some(entry) = self.spool.oldest() else {
@@ -89,126 +111,68 @@ impl Exporter {
                 return;
             }
             let timeout = time_left.map_or(self.timeout, |left| left.min(self.timeout));
-            match self.attempt(&client, &entry, timeout).await {
-                Some(Outcome::Retry(error)) => {
-                    self.on_failure(&mut failing, &error);
+            let stopping = stop_at.is_some();
+            match self.step(&client, &entry, &mut progress, timeout, stopping).await {
+                Step::Retry => {
                     let pause = time_left.map_or(backoff, |left| left.min(backoff));
                     let _ = tokio::time::timeout(pause, self.control.wake.notified()).await;
                     backoff = (backoff * 2).min(self.max_backoff);
                 }
-                Some(outcome) => {
-                    self.settle(&entry, outcome);
-                    if failing {
-                        tracing::info!("Collector reachable again; audit spool replayed in order.");
-                        self.health.set(HEALTH_COMPONENT, HealthState::Ready, "Exporting.");
-                        failing = false;
-                    }
-                    backoff = MIN_BACKOFF;
-                }
-                None => self.set_aside(&entry, "unreadable spool file"),
+                Step::Next => backoff = MIN_BACKOFF,
             }
             sync_spool_gauges(&self.spool, &self.counters);
         }
     }
 
-    async fn attempt(
+    /// Sends the oldest batch's log records (unless already acknowledged), then its spans.
+    async fn step(
         &self,
         client: &awc::Client,
         entry: &SpoolEntry,
+        progress: &mut Progress,
         timeout: Duration,
-    ) -> Option<Outcome> {
-        let body = match self.spool.read(entry) {
-            Ok(body) => body,
+        stopping: bool,
+    ) -> Step {
+        let Some(Bundle { logs, traces }) = self.load(entry) else {
+            self.set_aside(entry, "unreadable spool file");
+            return Step::Next;
+        };
+        let spans = traces.as_ref().map_or(0, |(_, n)| *n);
+        if progress.logs_sent != Some(entry.seq) {
+            match post(client, &self.endpoint, Signal::Logs, logs, timeout).await {
+                Outcome::Retry(error) => {
+                    self.on_failure(&mut progress.failing, &error);
+                    return Step::Retry;
+                }
+                Outcome::Refused(status) => {
+                    self.set_aside(entry, status.as_str());
+                    Counters::add(&self.counters.spans_dropped, spans);
+                    return Step::Next;
+                }
+                Outcome::Accepted { rejected } => self.logs_accepted(entry, rejected, progress),
+            }
+        }
+        let mut spans_done = (0, 0);
+        if let Some((body, spans)) = traces {
+            let outcome = post(client, &self.endpoint, Signal::Traces, body, timeout).await;
+            match self.spans_settled(outcome, spans, progress, stopping) {
+                Some(done) => spans_done = done,
+                None => return Step::Retry,
+            }
+        }
+        self.finish(entry, progress.logs_rejected, spans_done);
+        progress.logs_sent = None;
+        Step::Next
+    }
+
+    /// Reads and unpacks a spooled batch; `None` (already logged) when it cannot be used.
+    fn load(&self, entry: &SpoolEntry) -> Option<Bundle> {
+        match self.spool.read(entry) {
+            Ok(file) => bundle::decode(file),
             Err(err) => {
                 tracing::error!(seq = entry.seq, error = %err, "Cannot read a spooled audit batch.");
-                return None;
+                None
             }
-        };
-        let mut request = client
-            .post(self.endpoint.logs_url())
-            .insert_header((CONTENT_TYPE, "application/x-protobuf"))
-            .timeout(timeout);
-        if let Some(auth) = self.endpoint.authorization() {
-            request = request.insert_header((AUTHORIZATION, auth));
-        }
-        let mut response = match request.send_body(body).await {
-            Ok(response) => response,
-            Err(err) => return Some(Outcome::Retry(err.to_string())),
-        };
-        let status = response.status();
-        if status.is_success() {
-            let body = response.body().limit(1 << 20).await.unwrap_or_default();
-            let rejected = ExportLogsServiceResponse::decode(body.as_ref())
-                .ok()
-                .and_then(|r| r.partial_success)
-                .map_or(0, |p| u64::try_from(p.rejected_log_records).unwrap_or(0));
-            return Some(Outcome::Accepted { rejected });
-        }
-        let retryable =
-            status.is_server_error() || matches!(status.as_u16(), 401 | 403 | 404 | 408 | 429);
-        Some(if retryable {
-            Outcome::Retry(format!("collector answered {status}"))
-        } else {
-            Outcome::Refused(status)
-        })
-    }
-
-    fn on_failure(&self, failing: &mut bool, error: &str) {
-        Counters::add(&self.counters.export_failures, 1);
-        let from = self.uncounted_from.load(Ordering::Relaxed);
-        let (records, next) = self.spool.records_from(from);
-        Counters::add(&self.counters.spooled, records);
-        self.uncounted_from.store(next, Ordering::Relaxed);
-        if !*failing {
-            *failing = true;
-            tracing::warn!(
-                endpoint = %self.endpoint.redacted(),
-                error = %error,
-                "Collector unavailable; audit records wait in the spool."
-            );
-            self.health.set(
-                HEALTH_COMPONENT,
-                HealthState::Degraded,
-                "Collector unavailable; audit records wait in the spool.",
-            );
-        }
-    }
-
-    fn settle(&self, entry: &SpoolEntry, outcome: Outcome) {
-        match outcome {
-            Outcome::Accepted { rejected } => {
-                if let Err(err) = self.spool.remove(entry) {
-                    tracing::error!(seq = entry.seq, error = %err, "Cannot remove an exported batch.");
-                }
-                let rejected = rejected.min(entry.records);
-                Counters::add(&self.counters.exported, entry.records - rejected);
-                if rejected > 0 {
-                    Counters::add(&self.counters.rejected, rejected);
-                    tracing::error!(rejected, "Collector rejected part of an audit batch.");
-                }
-            }
-            Outcome::Refused(status) => {
-                self.set_aside(entry, status.as_str());
-            }
-            Outcome::Retry(_) => {}
-        }
-    }
-
-    fn set_aside(&self, entry: &SpoolEntry, why: &str) {
-        Counters::add(&self.counters.rejected, entry.records);
-        match self.spool.reject(entry) {
-            Ok(path) => tracing::error!(
-                records = entry.records,
-                reason = why,
-                kept_at = %path.display(),
-                "Audit batch refused; kept aside for an operator."
-            ),
-            Err(err) => tracing::error!(
-                records = entry.records,
-                reason = why,
-                error = %err,
-                "Audit batch refused and could not be kept aside."
-            ),
         }
     }
 }

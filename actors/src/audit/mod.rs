@@ -22,15 +22,30 @@
 //! * [`AuditSink::shutdown`] writes out the queue and lets the exporter drain until the
 //!   deadline; whatever is still unsent stays in the spool for the next start.
 //!
+//! # Spans
+//! Each record also yields the request's spans (see [`span_request`]): the gateway's SERVER
+//! span and, when an upstream was called, the CLIENT span whose id went upstream. They ride in
+//! the same spool file as their log records (see `bundle.rs`), so they survive outages and
+//! restarts alike, and are POSTed to `{otlp_endpoint}/v1/traces` right after the collector
+//! acknowledged the log records. The audit trail keeps priority: spans are sent second, and a
+//! collector that will not take them costs at most a few quick retries per batch before they
+//! are dropped and counted in [`AuditStats::spans_dropped`]; readiness does not depend on them.
+//! Without an endpoint (audit file or stdout) no spans are written at all: the OTLP-JSON lines
+//! are the audit trail only. Records whose caller cleared the W3C sampled flag get no spans.
+//!
 //! With an endpoint and no `spool_dir`, the spool lives in `audit-spool/` beside the
 //! configuration file.
 
+mod bundle;
 mod encode;
 mod endpoint;
 mod error;
 mod export;
 mod json;
+mod post;
 mod settings;
+mod settle;
+mod spans;
 mod spool;
 mod stats;
 mod writer;
@@ -52,6 +67,7 @@ pub use endpoint::Endpoint;
 pub use error::AuditError;
 pub use json::{hex, to_json_line};
 pub use settings::{DEFAULT_SPOOL_DIR, SinkSettings, SinkTarget};
+pub use spans::span_request;
 pub use spool::{Appended, Spool, SpoolEntry};
 pub use stats::AuditStats;
 
@@ -254,5 +270,9 @@ fn sync_spool_gauges(spool: &Spool, counters: &Counters) {
     counters.spool_bytes.store(bytes, Ordering::Relaxed);
 }
 
+#[cfg(test)]
+mod export_tests;
+#[cfg(test)]
+mod fake_collector;
 #[cfg(test)]
 mod tests;

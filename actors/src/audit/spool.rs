@@ -1,7 +1,8 @@
 //! The on-disk spool: a durable FIFO of encoded export requests waiting for the collector.
 //!
-//! Each batch is one file `<seq>-<records>.otlp` holding the exact protobuf body to POST, so a
-//! replay re-sends the bytes that were first attempted. A file is written as `.tmp`, fsync'd,
+//! Each batch is one file `<seq>-<records>.otlp` holding the exact protobuf bodies to POST (the
+//! log records and their spans, laid out by `bundle.rs`), so a replay re-sends the bytes that
+//! were first attempted. A file is written as `.tmp`, fsync'd,
 //! renamed and the directory fsync'd: after [`Spool::append`] returns the batch survives a
 //! crash of the process or the machine, and a half-written `.tmp` left by a crash is removed
 //! on the next [`Spool::open`]. The sequence number in the name gives the replay order
@@ -146,11 +147,16 @@ impl Spool {
         (state.records, state.bytes)
     }
 
-    /// Records in batches numbered `from` or later, and the number after the newest batch.
+    /// Records in batches numbered `from` or later, and the number after the newest of them.
+    ///
+    /// That number comes from the index, not from the next sequence number: a batch being
+    /// written right now already has its number but is not indexed yet, and must still be
+    /// counted by the next call.
     pub fn records_from(&self, from: u64) -> (u64, u64) {
         let state = self.lock();
         let records = state.entries.iter().filter(|e| e.seq >= from).map(|e| e.records).sum();
-        (records, state.next_seq.max(from))
+        let next = state.entries.back().map_or(from, |newest| (newest.seq + 1).max(from));
+        (records, next)
     }
 
     /// The spool directory.

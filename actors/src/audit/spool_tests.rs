@@ -64,3 +64,20 @@ fn rejected_batches_move_aside_and_stop_counting() {
     let reopened = Spool::open(dir.path(), 100).unwrap();
     assert_eq!(reopened.pending(), (1, 4), "rejected files are not replayed");
 }
+
+#[test]
+fn counting_from_a_mark_never_skips_a_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = Spool::open(dir.path(), 100).unwrap();
+    assert_eq!(spool.records_from(0), (0, 0));
+    spool.append(b"a", 2).unwrap();
+    spool.append(b"b", 3).unwrap();
+    assert_eq!(spool.records_from(0), (5, 2));
+    assert_eq!(spool.records_from(2), (0, 2), "nothing new since the mark");
+    // A batch with a number but not yet in the index (mid-write) is not passed over.
+    spool.lock().next_seq += 1;
+    assert_eq!(spool.records_from(2), (0, 2));
+    let oldest = spool.oldest().unwrap();
+    spool.remove(&oldest).unwrap();
+    assert_eq!(spool.records_from(1), (3, 2));
+}

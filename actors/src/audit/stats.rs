@@ -11,6 +11,8 @@ pub(crate) struct Counters {
     pub(crate) dropped: AtomicU64,
     pub(crate) rejected: AtomicU64,
     pub(crate) export_failures: AtomicU64,
+    pub(crate) spans_exported: AtomicU64,
+    pub(crate) spans_dropped: AtomicU64,
     /// Gauge: handed to [`super::AuditSink::record`] but not yet written or spooled.
     pub(crate) queued: AtomicU64,
     /// Gauges mirrored from the spool after each change.
@@ -32,6 +34,11 @@ pub struct AuditStats {
     pub rejected: u64,
     /// Export attempts that failed (unreachable, timeout, non-2xx).
     pub export_failures: u64,
+    /// Spans the collector acknowledged.
+    pub spans_exported: u64,
+    /// Spans lost: their batch did not fit the spool, or the collector refused them, or it
+    /// still failed after a few attempts once their log records were delivered.
+    pub spans_dropped: u64,
     /// Records in memory, not yet on disk or in the file.
     pub queued: u64,
     /// Records waiting in the spool right now.
@@ -49,6 +56,8 @@ impl Counters {
             dropped: get(&self.dropped),
             rejected: get(&self.rejected),
             export_failures: get(&self.export_failures),
+            spans_exported: get(&self.spans_exported),
+            spans_dropped: get(&self.spans_dropped),
             queued: get(&self.queued),
             spool_records: get(&self.spool_records),
             spool_bytes: get(&self.spool_bytes),
@@ -63,7 +72,7 @@ impl Counters {
 impl AuditStats {
     /// Appends the audit metrics in Prometheus text exposition format to `out`.
     pub fn write_prometheus(&self, out: &mut String) {
-        let metrics: [(&str, &str, &str, u64); 8] = [
+        let metrics: [(&str, &str, &str, u64); 10] = [
             (
                 "skybridge_audit_records_exported_total",
                 "counter",
@@ -93,6 +102,18 @@ impl AuditStats {
                 "counter",
                 "Failed export attempts.",
                 self.export_failures,
+            ),
+            (
+                "skybridge_audit_spans_exported_total",
+                "counter",
+                "Request spans delivered.",
+                self.spans_exported,
+            ),
+            (
+                "skybridge_audit_spans_dropped_total",
+                "counter",
+                "Request spans lost.",
+                self.spans_dropped,
             ),
             ("skybridge_audit_queue_records", "gauge", "Audit records in memory.", self.queued),
             (

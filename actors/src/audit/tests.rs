@@ -3,17 +3,17 @@
 
 #![allow(clippy::unwrap_used)] // A failed unwrap is a failed test, with its location.
 
-use std::io::{BufRead, BufReader, Read, Write as _};
 use std::net::TcpListener;
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
 use prost::Message;
 use serde_json::Value;
 use skybridge_shared::audit::{AuditRecord, Decision};
 
+use super::fake_collector::FakeCollector;
+use super::spans::span_count;
 use super::*;
 
 pub(super) fn sample(n: u32) -> AuditRecord {
@@ -47,7 +47,7 @@ pub(super) fn sample(n: u32) -> AuditRecord {
     }
 }
 
-fn resource() -> AuditResource {
+pub(super) fn resource() -> AuditResource {
     AuditResource { service_name: "skybridge-test".into(), instance_id: "i-1".into() }
 }
 
@@ -88,7 +88,13 @@ fn protobuf_body_round_trips() {
     assert_eq!(records[1].span_id, vec![2; 8]);
 }
 
-fn settings(target: SinkTarget) -> SinkSettings {
+/// Bytes the spool takes for one batch of `records`: their logs and spans bodies.
+pub(super) fn spooled_size(records: &[AuditRecord]) -> usize {
+    let spans = span_request(&resource(), records).map(|s| (s.encode_to_vec(), span_count(&s)));
+    bundle::encode(batch_request(&resource(), records).encode_to_vec(), spans).len()
+}
+
+pub(super) fn settings(target: SinkTarget) -> SinkSettings {
     let mut s = SinkSettings::from_config(&TelemetryConfig::default(), Path::new("/"), "i-1");
     s.target = target;
     s.batch_size = 2;
@@ -107,6 +113,7 @@ fn file_sink_writes_one_line_per_batch() {
     (0..5).for_each(|n| sink.record(sample(n)));
     sink.shutdown(Duration::from_secs(5));
     let text = std::fs::read_to_string(&path).unwrap();
+    assert!(!text.contains("resourceSpans"), "the file sink writes no spans");
     let per_line: Vec<usize> = text
         .lines()
         .map(|l| {
@@ -122,73 +129,7 @@ fn file_sink_writes_one_line_per_batch() {
     assert_eq!(sink.stats().dropped, 1, "a record after shutdown is counted, not lost silently");
 }
 
-/// A loopback OTLP/HTTP receiver answering with a settable status and keeping what it accepted.
-struct FakeCollector {
-    port: u16,
-    status: Arc<AtomicU16>,
-    received: Arc<Mutex<Vec<String>>>,
-}
-
-impl FakeCollector {
-    fn start(status: u16) -> FakeCollector {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let status = Arc::new(AtomicU16::new(status));
-        let received = Arc::new(Mutex::new(Vec::new()));
-        let (s, r) = (status.clone(), received.clone());
-        std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                let (s, r) = (s.clone(), r.clone());
-                std::thread::spawn(move || serve(conn.unwrap(), &s, &r));
-            }
-        });
-        FakeCollector { port, status, received }
-    }
-
-    fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-}
-
-fn serve(conn: std::net::TcpStream, status: &AtomicU16, received: &Mutex<Vec<String>>) {
-    let mut reader = BufReader::new(conn.try_clone().unwrap());
-    let mut conn = conn;
-    loop {
-        let mut length = 0;
-        let mut line = String::new();
-        loop {
-            line.clear();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            if line == "\r\n" {
-                break;
-            }
-            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                length = v.trim().parse().unwrap();
-            }
-        }
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body).unwrap();
-        let code = status.load(Ordering::SeqCst);
-        if code == 200 {
-            let request = ExportLogsServiceRequest::decode(body.as_slice()).unwrap();
-            let mut ids = received.lock().unwrap();
-            for rec in &request.resource_logs[0].scope_logs[0].log_records {
-                let id = rec.attributes.iter().find(|kv| kv.key == "skybridge.request_id");
-                if let Some(Any::StringValue(s)) = id.and_then(|kv| kv.value.clone()?.value) {
-                    ids.push(s);
-                }
-            }
-        }
-        let head = format!("HTTP/1.1 {code} X\r\ncontent-length: 0\r\n\r\n");
-        if conn.write_all(head.as_bytes()).is_err() {
-            return;
-        }
-    }
-}
-
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+pub(super) fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     let end = Instant::now() + Duration::from_secs(20);
     while !done() {
         assert!(Instant::now() < end, "timed out waiting for {what}");
@@ -196,7 +137,7 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
-fn otlp(endpoint: String, dir: &Path, max: u64) -> SinkTarget {
+pub(super) fn otlp(endpoint: String, dir: &Path, max: u64) -> SinkTarget {
     SinkTarget::Otlp { endpoint, spool_dir: dir.to_owned(), spool_max_bytes: max }
 }
 
@@ -210,11 +151,18 @@ fn refused_batches_wait_in_the_spool_and_replay_in_order() {
     (0..6).for_each(|n| sink.record(sample(n)));
     wait_for("failed attempts", || sink.stats().export_failures >= 2);
     wait_for("all six on disk", || sink.stats().spool_records == 6);
+    // `spooled` counts a batch at the first failure after it landed; on a busy disk the last
+    // fsync can come after the second failure, so wait for a failure that saw all six.
+    wait_for("all six counted as spooled", || sink.stats().spooled == 6);
     assert_eq!(health.snapshot()[HEALTH_COMPONENT].state, HealthState::Degraded);
-    collector.status.store(200, Ordering::SeqCst);
+    collector.seen.logs_status.store(200, Ordering::SeqCst);
+    collector.seen.traces_status.store(200, Ordering::SeqCst);
     wait_for("the replay", || sink.stats().exported == 6);
     let expected: Vec<String> = (0..6).map(|n| format!("req-{n}")).collect();
-    assert_eq!(*collector.received.lock().unwrap(), expected, "oldest first, exactly once");
+    assert_eq!(collector.received(), expected, "oldest first, exactly once");
+    wait_for("the spans", || sink.stats().spans_exported == 6);
+    let ids: Vec<Vec<u8>> = collector.spans().into_iter().map(|s| s.span_id).collect();
+    assert_eq!(ids, (0..6).map(|n| vec![n; 8]).collect::<Vec<_>>(), "spans follow their logs");
     let stats = sink.stats();
     assert_eq!((stats.spooled, stats.dropped, stats.spool_records), (6, 0, 0));
     assert_eq!(health.snapshot()[HEALTH_COMPONENT].state, HealthState::Ready);
@@ -238,7 +186,7 @@ fn spool_outlives_the_sink_and_a_full_spool_drops_and_counts() {
     let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let unreachable = format!("http://127.0.0.1:{closed}");
     let dir = tempfile::tempdir().unwrap();
-    let one_batch = batch_request(&resource(), &[sample(0), sample(1)]).encode_to_vec().len();
+    let one_batch = spooled_size(&[sample(0), sample(1)]);
     let target = otlp(unreachable, dir.path(), one_batch as u64 + 200);
     let health = Health::default();
     let sink = AuditSink::start_with(settings(target), health.clone()).unwrap();
@@ -246,6 +194,7 @@ fn spool_outlives_the_sink_and_a_full_spool_drops_and_counts() {
     sink.shutdown(Duration::from_millis(300));
     let stats = sink.stats();
     assert_eq!((stats.spool_records, stats.dropped), (2, 2), "{stats:?}");
+    assert_eq!(stats.spans_dropped, 2, "the dropped records' server spans: {stats:?}");
     assert_eq!(health.snapshot()[HEALTH_COMPONENT].state, HealthState::Degraded);
 
     // The next process finds the spooled batch and delivers it.
@@ -254,6 +203,9 @@ fn spool_outlives_the_sink_and_a_full_spool_drops_and_counts() {
     let next = AuditSink::start_with(settings(target), Health::default()).unwrap();
     assert_eq!(next.stats().spool_records, 2);
     wait_for("the replay", || next.stats().exported == 2);
-    assert_eq!(*collector.received.lock().unwrap(), vec!["req-0", "req-1"]);
+    assert_eq!(collector.received(), vec!["req-0", "req-1"]);
+    wait_for("the spans", || next.stats().spans_exported == 2);
+    let ids: Vec<Vec<u8>> = collector.spans().into_iter().map(|s| s.span_id).collect();
+    assert_eq!(ids, [vec![0; 8], vec![1; 8]], "the spans were spooled with their records");
     next.shutdown(Duration::from_secs(1));
 }

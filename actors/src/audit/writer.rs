@@ -2,7 +2,8 @@
 //! spool (or of the audit file / stdout).
 //!
 //! It collects records into batches (by size or age), encodes each batch once, and either
-//! appends it to the spool for the exporter thread or writes it as one OTLP-JSON line.
+//! appends it to the spool for the exporter thread (log records and their spans in one file, see
+//! [`super::bundle`]) or writes it as one OTLP-JSON line (log records only).
 
 use std::io::Write;
 use std::sync::Arc;
@@ -14,8 +15,10 @@ use skybridge_shared::audit::AuditRecord;
 use skybridge_shared::health::{Health, HealthState};
 use tokio::sync::Notify;
 
+use super::bundle;
 use super::encode::{AuditResource, batch_request};
 use super::json::to_json_line;
+use super::spans::{span_count, span_request};
 use super::spool::{Appended, Spool};
 use super::stats::Counters;
 use super::{HEALTH_COMPONENT, sync_spool_gauges};
@@ -90,11 +93,19 @@ impl Batcher {
             let request = batch_request(&self.resource, chunk);
             let delivered = match &mut self.output {
                 Output::Spool { spool, wake } => {
-                    let stored = spool_batch(spool, &request.encode_to_vec(), count, &self.health);
+                    let spans = span_request(&self.resource, chunk);
+                    let spans = spans.map(|s| (s.encode_to_vec(), span_count(&s)));
+                    let span_total = spans.as_ref().map_or(0, |(_, n)| *n);
+                    let body = bundle::encode(request.encode_to_vec(), spans);
+                    let stored = spool_batch(spool, &body, count, &self.health);
+                    if stored.is_none() {
+                        Counters::add(&self.counters.spans_dropped, span_total);
+                    }
                     sync_spool_gauges(spool, &self.counters);
                     wake.notify_one();
                     stored
                 }
+                // Spans need a collector: the file and stdout sinks write the audit trail only.
                 Output::Lines(out) => write_line(out.as_mut(), &to_json_line(&request)),
             };
             if delivered.is_none() {

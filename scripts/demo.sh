@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dev=.dev
-bin=target/debug
+bin=${CARGO_TARGET_DIR:-target}/debug
 mkdir -p "$dev"
 scripts/gen-dev-certs.sh "$dev/certs" >/dev/null
 

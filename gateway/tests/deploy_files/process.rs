@@ -52,6 +52,16 @@ impl Guard {
 
 impl Drop for Guard {
     fn drop(&mut self) {
+        // SIGTERM first: nginx and HAProxy stop their workers on it, whereas SIGKILL to the
+        // master would leave an nginx worker running with the listening socket open.
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -1,13 +1,9 @@
-//! Offline signing for developers and load tests: generate a key pair with its JWKS, and
-//! sign tokens a `jwks_file` issuer accepts. Backs `skybridge keys generate` and
-//! `skybridge token issue`; tests use [`sign_compact`] to craft hostile tokens too.
+//! Token crafting for tests and benchmarks: keys for every algorithm the verifier accepts
+//! (PS256 included) and compact JWS with any header, hostile ones too. The gateway never
+//! uses this module; `skybridge keys generate` and `skybridge token issue` sign with
+//! [`crate::signing`], whose tokens the identity tests also verify.
 //!
-//! Key ids are RFC 7638 JWK thumbprints, so a token signed with a PEM key always names the
-//! `kid` the generated JWKS publishes for it.
-
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+//! Key ids are RFC 7638 JWK thumbprints, like those [`crate::signing`] computes.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -24,11 +20,6 @@ use serde_json::{Value, json};
 use super::error::DevToolError;
 use crate::jwks::Algorithm;
 
-/// Name of the private key file `write_key_pair` creates.
-pub const PRIVATE_KEY_FILE: &str = "signing-key.pem";
-/// Name of the JWKS file `write_key_pair` creates or extends.
-pub const JWKS_FILE: &str = "jwks.json";
-
 /// A new key pair.
 pub struct GeneratedKey {
     /// The private key, PKCS#8 PEM.
@@ -37,21 +28,6 @@ pub struct GeneratedKey {
     pub jwk: Value,
     /// The key id (RFC 7638 thumbprint).
     pub kid: String,
-}
-
-/// What a development token says.
-#[derive(Debug, Clone)]
-pub struct TokenRequest {
-    /// `iss`.
-    pub issuer: String,
-    /// `aud`.
-    pub audience: String,
-    /// `sub`.
-    pub subject: String,
-    /// `scope`, space separated; omitted when empty.
-    pub scopes: Vec<String>,
-    /// Lifetime: `exp` = now + ttl.
-    pub ttl: Duration,
 }
 
 /// Generates a key for `alg`: RSA 2048 for RS256/PS256, P-256 for ES256, Ed25519 for EdDSA.
@@ -67,69 +43,6 @@ pub fn generate_key(alg: Algorithm) -> Result<GeneratedKey, DevToolError> {
     };
     let (jwk, kid) = public_jwk(&key, alg)?;
     Ok(GeneratedKey { private_pem: key.private_key_to_pem_pkcs8()?, jwk, kid })
-}
-
-/// Writes `signing-key.pem` (mode 0600) into `dir` and adds the public key to `jwks.json`
-/// there (created if missing), returning both paths. Never overwrites a private key.
-pub fn write_key_pair(dir: &Path, alg: Algorithm) -> Result<(PathBuf, PathBuf), DevToolError> {
-    let io = |path: &Path| {
-        let path = path.to_owned();
-        move |source| DevToolError::Io { path, source }
-    };
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let key_path = dir.join(PRIVATE_KEY_FILE);
-    let jwks_path = dir.join(JWKS_FILE);
-    if key_path.exists() {
-        return Err(DevToolError::Exists(key_path));
-    }
-    let generated = generate_key(alg)?;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&key_path).map_err(io(&key_path))?;
-    file.write_all(&generated.private_pem).map_err(io(&key_path))?;
-    let mut keys = match std::fs::read(&jwks_path) {
-        Ok(text) => serde_json::from_slice::<Value>(&text)?
-            .get("keys")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default(),
-        Err(_) => Vec::new(),
-    };
-    keys.push(generated.jwk);
-    let text = serde_json::to_vec_pretty(&json!({ "keys": keys }))?;
-    std::fs::write(&jwks_path, text).map_err(io(&jwks_path))?;
-    Ok((key_path, jwks_path))
-}
-
-/// Signs a development token with a PEM private key; the algorithm follows the key (RSA
-/// RS256, P-256 ES256, Ed25519 EdDSA) and `kid` is its thumbprint.
-pub fn issue_token(private_pem: &[u8], request: &TokenRequest) -> Result<String, DevToolError> {
-    let key = PKey::private_key_from_pem(private_pem).map_err(|_| DevToolError::BadKey)?;
-    let alg = match key.id() {
-        Id::RSA if key.bits() >= 2048 => Algorithm::Rs256,
-        Id::EC if key.ec_key()?.group().curve_name() == Some(Nid::X9_62_PRIME256V1) => {
-            Algorithm::Es256
-        }
-        Id::ED25519 => Algorithm::EdDsa,
-        _ => return Err(DevToolError::BadKey),
-    };
-    let (_, kid) = public_jwk(&key, alg)?;
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let mut claims = json!({
-        "iss": request.issuer,
-        "aud": request.audience,
-        "sub": request.subject,
-        "iat": now,
-        "nbf": now,
-        "exp": now + request.ttl.as_secs(),
-        "jti": format!("{:032x}", rand::random::<u128>()),
-    });
-    if !request.scopes.is_empty() {
-        claims["scope"] = Value::String(request.scopes.join(" "));
-    }
-    sign_compact(&key, &json!({ "alg": alg.name(), "typ": "JWT", "kid": kid }), &claims)
 }
 
 /// Signs `claims` under `header` as a compact JWS, with the algorithm named by the header's
@@ -213,7 +126,7 @@ pub fn public_jwk(key: &PKey<Private>, alg: Algorithm) -> Result<(Value, String)
                 json!({"kty": "OKP", "crv": "Ed25519", "x": x}),
             )
         }
-        _ => return Err(DevToolError::BadKey),
+        _ => return Err(DevToolError::UnsupportedAlgorithm(alg.name().to_owned())),
     };
     let kid = b64(&hash(MessageDigest::sha256(), canonical.as_bytes())?);
     jwk["kid"] = Value::String(kid.clone());

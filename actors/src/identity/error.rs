@@ -1,7 +1,5 @@
 //! Errors of starting the verifier and of the developer key and token tools.
 
-use std::path::PathBuf;
-
 use crate::jwks::JwksError;
 
 /// The verifier could not start; each names the issuer so the operator knows where to look.
@@ -29,26 +27,12 @@ pub enum VerifierError {
     },
 }
 
-/// `skybridge keys generate` and `skybridge token issue` failures.
+/// Failures of the test and benchmark token crafting in `devtools`.
 #[derive(Debug, thiserror::Error)]
 pub enum DevToolError {
     /// The algorithm cannot be used for development keys.
     #[error("algorithm {0} is not supported here; use RS256, PS256, ES256 or EdDSA")]
     UnsupportedAlgorithm(String),
-    /// The private key file is not a PEM key of a supported type.
-    #[error("the private key is not a PEM RSA (2048+ bits), P-256 or Ed25519 key")]
-    BadKey,
-    /// A file exists where a new key would be written; keys are never overwritten.
-    #[error("{0} already exists; refusing to overwrite a key")]
-    Exists(PathBuf),
-    /// Reading or writing a file failed.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
     /// The crypto backend failed.
     #[error("crypto backend error: {0}")]
     Crypto(#[from] openssl::error::ErrorStack),

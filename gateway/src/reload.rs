@@ -36,7 +36,11 @@ pub fn reload(gateway: &Gateway, source: Option<&Path>) -> bool {
     let loaded = match config::load(source) {
         Ok(loaded) => loaded,
         Err(err) => {
-            tracing::error!(file, error = %err, "Reload rejected; the running configuration stays.");
+            tracing::error!(
+                file,
+                error = %err,
+                "Reload rejected; the running configuration stays."
+            );
             return false;
         }
     };
@@ -55,7 +59,12 @@ pub fn reload(gateway: &Gateway, source: Option<&Path>) -> bool {
     };
     let Some(runtime) = built else {
         for problem in &problems.0 {
-            tracing::error!(file, key = %problem.key, reason = %problem.reason, "Configuration problem.");
+            tracing::error!(
+                file,
+                key = %problem.key,
+                reason = %problem.reason,
+                "Configuration problem."
+            );
         }
         tracing::error!(
             file,

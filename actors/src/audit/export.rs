@@ -170,7 +170,11 @@ impl Exporter {
         match self.spool.read(entry) {
             Ok(file) => bundle::decode(file),
             Err(err) => {
-                tracing::error!(seq = entry.seq, error = %err, "Cannot read a spooled audit batch.");
+                tracing::error!(
+                    seq = entry.seq,
+                    error = %err,
+                    "Cannot read a spooled audit batch."
+                );
                 None
             }
         }

@@ -175,7 +175,7 @@ impl JwksActor {
                 tracing::error!(
                     issuer = %self.issuer.name,
                     error = %err,
-                    "Key refresh failed and no usable keys remain; tokens of this issuer are rejected."
+                    "Key refresh failed and no usable keys remain; its tokens are rejected."
                 );
                 if age.is_some() {
                     let algorithms = self.snapshot.load().algorithms().to_vec();
@@ -238,10 +238,16 @@ impl Handler<KeyMiss> for JwksActor {
         }
         if !self.fetching {
             if !cooled {
-                tracing::debug!(issuer = %self.issuer.name, "Unknown kid inside the refetch cooldown.");
+                tracing::debug!(
+                    issuer = %self.issuer.name,
+                    "Unknown kid inside the refetch cooldown."
+                );
                 return Box::pin(async {});
             }
-            tracing::info!(issuer = %self.issuer.name, "Unknown kid; refetching the issuer's keys.");
+            tracing::info!(
+                issuer = %self.issuer.name,
+                "Unknown kid; refetching the issuer's keys."
+            );
             self.start_fetch(ctx, true);
         }
         let (sender, receiver) = oneshot::channel();

@@ -185,7 +185,8 @@ impl LimiterActor {
         }));
     }
 
-    /// Refreshes the heartbeat every [`HEARTBEAT_EVERY`] ([`HEARTBEAT_SETTLING`] at first), beside the request that triggers it.
+    /// Refreshes the heartbeat every [`HEARTBEAT_EVERY`] ([`HEARTBEAT_SETTLING`] at first),
+    /// beside the request that triggers it.
     fn heartbeat_if_due(&mut self, ctx: &mut Context<Self>, now: Instant) {
         let Some(link) = self.redis.as_mut() else { return };
         let Some(store) = link.store.clone() else { return };

@@ -6,7 +6,8 @@
 //! full again, or whose quota window has ended, holds nothing a new key would not, and is
 //! evicted by a sweep run on the request path (no background timer: on Cloud Run the CPU may
 //! be throttled between requests). The sweep runs once the decisions since the last sweep
-//! reach the table's size after the previous sweep (at least [`SWEEP_EVERY`]), so its cost stays constant per decision.
+//! reach the table's size after the previous sweep (at least [`SWEEP_EVERY`]), so its cost
+//! stays constant per decision.
 
 use std::collections::HashMap;
 use std::future::{Future, ready};

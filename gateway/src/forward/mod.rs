@@ -100,7 +100,11 @@ async fn send_without_body(
     let first = build_request(outbound, url).send().await;
     match first {
         Err(SendRequestError::Connect(err)) if retryable(outbound.request.method(), &err) => {
-            tracing::debug!(upstream = %outbound.upstream.name, error = %err, "Retrying after a connect failure.");
+            tracing::debug!(
+                upstream = %outbound.upstream.name,
+                error = %err,
+                "Retrying after a connect failure."
+            );
             let second = build_request(outbound, url).send().await;
             second.map_err(|err| classify(outbound, err, BodyEnd::Open))
         }

@@ -1,4 +1,5 @@
-//! Reloading the configuration without a restart, on SIGHUP.
+//! Reloading the configuration without a restart: on SIGHUP, and when the configuration file
+//! or a certificate or key it names changes on disk (checked every [`WATCH_INTERVAL`]).
 //!
 //! The new file is loaded and validated completely, and every certificate and key it names is
 //! loaded, before anything changes; then the new snapshot replaces the old one atomically.
@@ -12,22 +13,66 @@
 //! that changes them says so in the log.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use actix_web::web;
-use skybridge_shared::config;
+use skybridge_shared::config::{self, Config};
 
 use crate::state::{Gateway, Runtime};
 
-/// Reloads from `source` on every SIGHUP until the process ends.
-pub async fn on_sighup(gateway: web::Data<Gateway>, source: Option<PathBuf>) {
+/// How often watched files are checked for changes. Polling (rather than file-system
+/// notifications) also sees files replaced through symlink swaps, as Kubernetes does.
+pub const WATCH_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Reloads from `source` on every SIGHUP, and whenever a watched file changes, until the
+/// process ends.
+pub async fn watch(gateway: web::Data<Gateway>, source: Option<PathBuf>) {
     use tokio::signal::unix::{SignalKind, signal};
     let Ok(mut hangup) = signal(SignalKind::hangup()) else {
         tracing::error!("Cannot install the SIGHUP handler; reloads need a restart.");
         return;
     };
-    while hangup.recv().await.is_some() {
-        reload(&gateway, source.as_deref());
+    let mut ticks = tokio::time::interval(WATCH_INTERVAL);
+    let mut seen = stamps(source.as_deref(), &gateway.runtime().config);
+    loop {
+        tokio::select! {
+            signal = hangup.recv() => {
+                if signal.is_none() {
+                    return;
+                }
+                reload(&gateway, source.as_deref());
+            }
+            _ = ticks.tick() => {
+                let now = stamps(source.as_deref(), &gateway.runtime().config);
+                if now == seen {
+                    continue;
+                }
+                tracing::info!("A watched configuration file changed; reloading.");
+                reload(&gateway, source.as_deref());
+            }
+        }
+        // A rejected file is not retried until it changes again.
+        seen = stamps(source.as_deref(), &gateway.runtime().config);
     }
+}
+
+/// Modification time and size of the configuration file and every certificate and key the
+/// running configuration names.
+fn stamps(source: Option<&Path>, config: &Config) -> Vec<Option<(SystemTime, u64)>> {
+    let mut files: Vec<PathBuf> = source.map(Path::to_path_buf).into_iter().collect();
+    if let Some(tls) = &config.listener.tls {
+        files.extend([&tls.certificate, &tls.private_key].into_iter().map(|p| config.resolve(p)));
+        files.extend(tls.client_ca.iter().map(|p| config.resolve(p)));
+    }
+    for upstream in &config.upstreams {
+        let Some(tls) = &upstream.tls else { continue };
+        let named = [&tls.ca, &tls.client_certificate, &tls.client_private_key];
+        files.extend(named.into_iter().flatten().map(|p| config.resolve(p)));
+    }
+    files
+        .iter()
+        .map(|file| std::fs::metadata(file).ok().and_then(|m| Some((m.modified().ok()?, m.len()))))
+        .collect()
 }
 
 /// Loads, validates and swaps in the configuration at `source`; returns whether it did.

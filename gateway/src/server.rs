@@ -143,7 +143,7 @@ pub async fn serve(config: Config, source: Option<PathBuf>) -> Result<(), StartE
     tracing::info!(listener = "admin", address = %admin_addr, scheme = "http", "Listening.");
 
     let handles = (public.handle(), admin.handle());
-    actix_web::rt::spawn(reload::on_sighup(gateway.clone(), source));
+    actix_web::rt::spawn(reload::watch(gateway.clone(), source));
     actix_web::rt::spawn(stop_on_signal(gateway.clone(), handles, config.listener.drain_delay));
     let (public_result, admin_result) = futures_util::future::join(public, admin).await;
     for result in [public_result, admin_result] {

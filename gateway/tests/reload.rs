@@ -107,3 +107,18 @@ async fn sighup_swaps_the_listener_certificate() {
         .wait_for_line(Duration::from_secs(5), |l| l.contains("Configuration reloaded."));
     assert_eq!(presented_cn(gateway.public, &dir.certs.ca), "upstream");
 }
+
+#[actix_rt::test]
+async fn a_changed_file_is_picked_up_without_a_signal() {
+    let dir = TestDir::new();
+    let upstream = Upstream::mtls(&dir.certs);
+    let path = dir.write("gateway.toml", &config(&dir, &upstream, &["/a"]));
+    let mut gateway = Gateway::start(&path);
+    let status = |url: String| async move { client().get(url).send().await.map(|r| r.status()) };
+    assert_eq!(status(gateway.url("/c/1")).await.expect("send"), StatusCode::NOT_FOUND);
+    std::fs::write(&path, config(&dir, &upstream, &["/a", "/c"])).expect("rewrite");
+    gateway
+        .process
+        .wait_for_line(Duration::from_secs(10), |l| l.contains("Configuration reloaded."));
+    assert_eq!(status(gateway.url("/c/1")).await.expect("send"), StatusCode::OK);
+}

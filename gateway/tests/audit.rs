@@ -91,7 +91,8 @@ auth = "anonymous"
         // A caller that leaves in the middle of a large download.
         use std::io::{Read, Write};
         let mut stream = std::net::TcpStream::connect(gateway.public).expect("connect");
-        let request = b"GET /orders/_demo/bytes/1000000000 HTTP/1.1\r\nHost: gw\r\nx-request-id: r-gone\r\n\r\n";
+        let request = b"GET /orders/_demo/bytes/1000000000 HTTP/1.1\r\nHost: gw\r\n\
+         x-request-id: r-gone\r\n\r\n";
         stream.write_all(request).expect("write");
         let mut first = [0u8; 65536];
         let read = stream.read(&mut first).expect("read");

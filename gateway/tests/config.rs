@@ -122,7 +122,8 @@ fn check_config_reports_unusable_certificates() {
 fn a_valid_file_passes() {
     let dir = TestDir::new();
     let text = format!(
-        "{}\n[[routes]]\nname = \"r\"\npath_prefix = \"/\"\nupstream = \"echo\"\nauth = \"anonymous\"\n",
+        "{}\n[[routes]]\nname = \"r\"\npath_prefix = \"/\"\nupstream = \"echo\"\n\
+         auth = \"anonymous\"\n",
         mtls_upstream_block("echo", 1, &dir.certs, "")
     );
     let (ok, stdout, stderr) = check_config(&dir.write("ok.toml", &text));
@@ -151,7 +152,8 @@ async fn environment_overrides_the_file() {
     let upstream = Upstream::mtls(&dir.certs);
     let text = format!(
         "[listener]\naddress = \"127.0.0.1:0\"\n[admin]\naddress = \"127.0.0.1:0\"\n{}\n\
-         [[routes]]\nname = \"r\"\npath_prefix = \"/\"\nupstream = \"echo\"\nauth = \"anonymous\"\n",
+         [[routes]]\nname = \"r\"\npath_prefix = \"/\"\nupstream = \"echo\"\n\
+          auth = \"anonymous\"\n",
         mtls_upstream_block("echo", upstream.port(), &dir.certs, "")
     );
     let config = dir.write("gateway.toml", &text);

@@ -14,8 +14,10 @@ use serde_json::Value;
 
 fn upstream_block(port: u16, dir: &TestDir) -> String {
     format!(
-        "[[upstreams]]\nname = \"echo\"\nurl = \"https://localhost:{port}\"\ncredential = \"self\"\n\
-         [upstreams.tls]\nca = \"{ca}\"\nclient_certificate = \"{cert}\"\nclient_private_key = \"{key}\"\n",
+        "[[upstreams]]\nname = \"echo\"\nurl = \"https://localhost:{port}\"\n\
+         credential = \"self\"\n\
+         [upstreams.tls]\nca = \"{ca}\"\nclient_certificate = \"{cert}\"\n\
+          client_private_key = \"{key}\"\n",
         ca = dir.certs.ca.display(),
         cert = dir.certs.gateway_client.cert.display(),
         key = dir.certs.gateway_client.key.display(),

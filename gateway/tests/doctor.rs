@@ -61,7 +61,8 @@ async fn a_healthy_chain_passes() {
     let url = format!("https://localhost:{port}");
     let _upstream = verifying_upstream(&dir.certs, port, &jwks_url, &url, "authorization");
     let config = format!(
-        "[[issuers]]\nname = \"idp\"\nissuer = \"https://idp.test\"\ndiscovery_url = \"{discovery}\"\n\
+        "[[issuers]]\nname = \"idp\"\nissuer = \"https://idp.test\"\n\
+         discovery_url = \"{discovery}\"\n\
          audiences = [\"api://orders\"]\n{}{}{}",
         self_signed(&url, &keys, "authorization"),
         mtls_upstream_block("orders", port, &dir.certs, "credential = \"self\""),

@@ -64,7 +64,8 @@ fn protected_config(dir: &TestDir, upstream: &Upstream, issuer: &str) -> PathBuf
         "[listener]\naddress = \"127.0.0.1:0\"\n[admin]\naddress = \"127.0.0.1:0\"\n{issuer}\n{}\n\
          [[routes]]\nname = \"orders\"\npath_prefix = \"/orders\"\nupstream = \"echo\"\n\
          auth = {{ scopes = [\"orders.read\"] }}\n\
-         [[routes]]\nname = \"open\"\npath_prefix = \"/open\"\nupstream = \"echo\"\nauth = \"anonymous\"\n",
+         [[routes]]\nname = \"open\"\npath_prefix = \"/open\"\nupstream = \"echo\"\n\
+          auth = \"anonymous\"\n",
         mtls_upstream_block("echo", upstream.port(), &dir.certs, "")
     );
     dir.write("gateway.toml", &text)
@@ -84,7 +85,8 @@ async fn tokens_for_a_jwks_file_issuer_are_checked_precisely() {
     let upstream = Upstream::mtls(&dir.certs);
     let (key, jwks) = keys(dir.path());
     let issuer = format!(
-        "[[issuers]]\nname = \"dev\"\nissuer = \"{ISSUER}\"\njwks_file = \"{}\"\naudiences = [\"{AUDIENCE}\"]\n\
+        "[[issuers]]\nname = \"dev\"\nissuer = \"{ISSUER}\"\njwks_file = \"{}\"\n\
+         audiences = [\"{AUDIENCE}\"]\n\
          algorithms = [\"RS256\"]\nleeway = \"1s\"\n",
         jwks.display()
     );
@@ -206,7 +208,8 @@ async fn a_real_oidc_provider_through_rotation_and_outage() {
     let upstream = Upstream::mtls(&dir.certs);
     let mut provider = OidcProvider::start().expect("oidc-provider starts");
     let issuer = format!(
-        "[[issuers]]\nname = \"idp\"\nissuer = \"{}\"\ndiscovery_url = \"{}/.well-known/openid-configuration\"\n\
+        "[[issuers]]\nname = \"idp\"\nissuer = \"{}\"\n\
+         discovery_url = \"{}/.well-known/openid-configuration\"\n\
          audiences = [\"{}\"]\n",
         provider.issuer, provider.issuer, provider.resource
     );

@@ -14,7 +14,8 @@ fn config(dir: &TestDir, upstream: &Upstream, prefixes: &[&str]) -> String {
     );
     for (index, prefix) in prefixes.iter().enumerate() {
         text += &format!(
-            "[[routes]]\nname = \"r{index}\"\npath_prefix = \"{prefix}\"\nupstream = \"echo\"\nauth = \"anonymous\"\n"
+            "[[routes]]\nname = \"r{index}\"\npath_prefix = \"{prefix}\"\nupstream = \"echo\"\n\
+             auth = \"anonymous\"\n"
         );
     }
     text

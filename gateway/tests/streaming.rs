@@ -20,7 +20,8 @@ async fn large_bodies_stream_in_bounded_memory() {
     let text = format!(
         "[listener]\naddress = \"127.0.0.1:0\"\nmax_body_bytes = {}\nworkers = 1\n\
          [admin]\naddress = \"127.0.0.1:0\"\n{}\n\
-         [[routes]]\nname = \"all\"\npath_prefix = \"/\"\nupstream = \"echo\"\nauth = \"anonymous\"\n",
+         [[routes]]\nname = \"all\"\npath_prefix = \"/\"\nupstream = \"echo\"\n\
+          auth = \"anonymous\"\n",
         SIZE + 1,
         mtls_upstream_block("echo", upstream.port(), &dir.certs, "request_timeout = \"120s\""),
     );

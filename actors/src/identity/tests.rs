@@ -490,7 +490,8 @@ async fn tokens_from_the_cli_signer_pass_a_jwks_file_issuer() {
         let jwks_path = dir.path().join("jwks.json");
         std::fs::write(&jwks_path, serde_json::json!({ "keys": [jwk] }).to_string()).unwrap();
         let toml = format!(
-            "[[issuers]]\nname = \"dev\"\nissuer = \"{ISS}\"\njwks_file = \"{}\"\naudiences = [\"{AUD}\"]\n",
+            "[[issuers]]\nname = \"dev\"\nissuer = \"{ISS}\"\njwks_file = \"{}\"\n\
+             audiences = [\"{AUD}\"]\n",
             jwks_path.display()
         );
         let config: Config = toml::from_str(&toml).unwrap();

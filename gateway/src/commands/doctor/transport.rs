@@ -111,7 +111,8 @@ fn exchange(tls: &mut SslStream<TcpStream>, upstream: &Upstream) -> Result<(), S
     let _ = tls.get_ref().set_read_timeout(wait);
     let path = if upstream.base_path.is_empty() { "/" } else { upstream.base_path.as_str() };
     let request = format!(
-        "HEAD {path} HTTP/1.1\r\nHost: {}\r\nUser-Agent: skybridge-doctor\r\nConnection: close\r\n\r\n",
+        "HEAD {path} HTTP/1.1\r\nHost: {}\r\nUser-Agent: skybridge-doctor\r\n\
+         Connection: close\r\n\r\n",
         upstream.authority
     );
     tls.ssl_write(request.as_bytes()).map_err(|err| ssl_text(&err))?;

@@ -7,6 +7,8 @@
 //! Every request's audit record reaches the real collector (rotel → `scripts/otlp-sink.py`)
 //! and is found again by its trace id with `skybridge audit query`.
 
+#[path = "main_job/chain.rs"]
+mod chain;
 mod common;
 mod doctor_support;
 #[path = "../../actors/tests/common/mod.rs"]
@@ -24,16 +26,15 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use awc::http::StatusCode;
-use common::{Running, TestDir, assert_problem, client, mtls_upstream_block, tls_client};
-use doctor_support::{StaticServer, verifying_upstream};
+use chain::{AUDIENCE, cloud_run, direct_status, main_job_config, provider_token};
+use common::{TestDir, assert_problem, client};
+use doctor_support::StaticServer;
 use fakes::issuer::GOOGLE_ISSUER;
 use fakes::{AZURE_VM, Fakes, IAM, STS};
 use harness::{Cluster, audit_query};
 use oidc_provider::OidcProvider;
 use serde_json::Value;
 
-/// The Cloud Run service's audience: what the upstream requires in every ID token.
-const AUDIENCE: &str = "https://orders-abc123-uc.a.run.app";
 /// The route's policy (`ten-per-minute` of the cluster harness), shared by all instances.
 const LIMIT: usize = 10;
 /// Requests sent in the burst; all but `LIMIT` must be refused.
@@ -44,69 +45,6 @@ struct Sent {
     trace: String,
     request_id: String,
     status: StatusCode,
-}
-
-/// The demo upstream verifying Google ID tokens against `jwks_url`, and its port.
-fn cloud_run(dir: &TestDir, jwks_url: &str) -> (Running, u16) {
-    let upstream = verifying_upstream(&dir.certs, 0, jwks_url, AUDIENCE, "authorization");
-    let line = upstream.seen.iter().find(|l| l.contains("\"listening\"")).expect("listening");
-    let json: Value = serde_json::from_str(line).expect("listening line");
-    let address: std::net::SocketAddr =
-        json["listening"].as_str().expect("address").parse().expect("socket address");
-    (upstream, address.port())
-}
-
-/// The upstream's status for a direct mTLS request presenting `token`.
-async fn direct_status(dir: &TestDir, port: u16, token: &str) -> StatusCode {
-    let response = tls_client(&dir.certs.ca, Some(&dir.certs.gateway_client))
-        .get(format!("https://127.0.0.1:{port}/orders/direct"))
-        .insert_header(("authorization", format!("Bearer {token}")))
-        .send()
-        .await
-        .expect("direct request to the upstream");
-    response.status()
-}
-
-/// What the cluster's shared configuration gets on top of the harness's: the provider as
-/// issuer (by discovery), the Azure workload identity credential pointed at the fakes, the
-/// verifying upstream and the protected, rate-limited route.
-fn main_job_config(fakes: &Fakes, provider: &OidcProvider, dir: &TestDir, port: u16) -> String {
-    let credential = format!(
-        "[[credentials]]\nname = \"orders\"\nkind = \"azure_workload_identity\"\n\
-         audience = \"{AUDIENCE}\"\ncredential_file = \"{file}\"\nservice_account = \"{account}\"\n\
-         iam_credentials_url = \"{base}\"\n",
-        file = fakes.path("external_account.json").display(),
-        account = fakes.state.service_account,
-        base = fakes.base,
-    );
-    format!(
-        "[[issuers]]\nname = \"idp\"\nissuer = \"{issuer}\"\n\
-         discovery_url = \"{issuer}/.well-known/openid-configuration\"\naudiences = [\"{aud}\"]\n\
-         {credential}{upstream}\n[[routes]]\nname = \"orders\"\npath_prefix = \"/orders\"\n\
-         upstream = \"orders\"\nauth = {{ scopes = [\"orders.read\"] }}\n\
-         rate_limits = [\"ten-per-minute\"]\n",
-        issuer = provider.issuer,
-        aud = provider.resource,
-        upstream = mtls_upstream_block("orders", port, &dir.certs, "credential = \"orders\""),
-    )
-}
-
-/// A client-credentials access token from the provider, scoped for the route.
-async fn provider_token(provider: &OidcProvider) -> String {
-    let form = [
-        ("grant_type", "client_credentials"),
-        ("scope", "orders.read"),
-        ("resource", provider.resource.as_str()),
-    ];
-    let mut response = client()
-        .post(&provider.token_endpoint)
-        .basic_auth(&provider.client_id, &provider.client_secret)
-        .send_form(&form)
-        .await
-        .expect("token request");
-    assert_eq!(response.status(), StatusCode::OK);
-    let body: Value = response.json().await.expect("token json");
-    body["access_token"].as_str().expect("access_token").to_owned()
 }
 
 /// Sends `SENT` requests one after the other through nginx, each with its own trace and

@@ -22,6 +22,7 @@
 #   BENCH_SCENARIOS             subset of "forward repeated rs256 es256" (default all)
 #   BENCH_OUT                   results folder [results/bench-<UTC time>]
 #   BENCH_CACHE                 keys and token pools, reused [results/bench-cache]
+#   BENCH_PROFILE [0]           1: after rep 1 of each Skybridge server, a perf profile (unmeasured)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD

@@ -100,4 +100,27 @@ bench_measure() {
   done
   bench_record rep="$rep" scenario="$scenario" target="$target" phase=memory \
     peak_rss_kib="$(bench_peak_rss_kib "$BENCH_SUT_PID")"
+  if [ "${BENCH_PROFILE:-0}" = 1 ] && [ "$rep" = 1 ] && [ "$target" = skybridge ]; then
+    bench_profile "$scenario" "$load"
+  fi
+}
+
+# bench_profile SCENARIO LOAD: an extra, unmeasured saturation run of the server under test
+# with perf sampling its CPU time (cpu-clock, so it works without hardware counters, as in
+# most VMs), reported flat by symbol into $BENCH_RUN/profile-SCENARIO.txt.
+bench_profile() {
+  local scenario=$1 load=$2 data="$BENCH_RUN/profile-$1.data" perf_pid
+  command -v perf >/dev/null || { echo "bench: perf is missing; no profile." >&2; return 0; }
+  taskset -c 1 perf record -q -e cpu-clock -F 1999 -g -p "$BENCH_SUT_PID" -o "$data" \
+    >"$BENCH_RUN/logs/perf-$scenario.log" 2>&1 &
+  perf_pid=$!
+  bench_load "$BENCH_RUN/runs/profile-$scenario" "$load" --mode closed \
+    --duration "$BENCH_SATURATION" --connections "$BENCH_CONNECTIONS" || true
+  kill -INT "$perf_pid" 2>/dev/null || true
+  wait "$perf_pid" 2>/dev/null || true
+  perf report -i "$data" --no-children --sort dso,sym --percent-limit 0.7 --stdio \
+    >"$BENCH_RUN/profile-$scenario.txt" 2>/dev/null || true
+  perf report -i "$data" --no-children --sort dso --stdio \
+    >"$BENCH_RUN/profile-$scenario-by-library.txt" 2>/dev/null || true
+  echo "bench: profile of skybridge ($scenario) in $BENCH_RUN/profile-$scenario.txt."
 }

@@ -35,7 +35,7 @@ def load_runs(run_dir):
 
 
 def saturation_stats(runs):
-    rps, cpu_us, busy, passed = [], [], [], True
+    rps, cpu_us, busy, capacity, passed = [], [], [], [], True
     for run in runs:
         data = run.get("data")
         if data is None:
@@ -47,8 +47,11 @@ def saturation_stats(runs):
         rps.append(data["throughput_rps"])
         cpu_us.append(cpu_s * 1e6 / completed if completed else None)
         busy.append(cpu_s / (data["elapsed_ms"] / 1000.0))
+        # What one core would serve if the server had it to itself: robust when the generator
+        # side or other work on the machine kept the server's core from being fully busy.
+        capacity.append(completed / cpu_s if cpu_s else None)
     return {"rps": spread(rps), "cpu_us_per_request": spread(cpu_us),
-            "cpu_busy": spread(busy), "passed": passed}
+            "cpu_busy": spread(busy), "capacity_rps": spread(capacity), "passed": passed}
 
 
 def rate_stats(runs):
@@ -109,6 +112,7 @@ def ratios(summary, rates):
                 continue
             row = {}
             for name, path in [("rps", ("saturation", "rps")),
+                               ("capacity", ("saturation", "capacity_rps")),
                                ("cpu_us_per_request", ("saturation", "cpu_us_per_request")),
                                ("peak_rss", ("peak_rss_mib",))]:
                 a, b = median(sky, *path), median(entry, *path)

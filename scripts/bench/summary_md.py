@@ -28,7 +28,12 @@ def _ratio_target(name, goal, value, peer, limit, higher_is_better, unit):
     ratio = value / peer
     met = ratio >= limit if higher_is_better else ratio <= limit
     measured = f"{value:,.1f} vs {peer:,.1f} {unit} (ratio {ratio:.2f})"
-    gap = "" if met else f"{abs(ratio / limit - 1) * 100:.0f}% short of ratio {limit:g}"
+    if met:
+        gap = ""
+    elif higher_is_better:
+        gap = f"reaches {ratio / limit * 100:.0f}% of the goal"
+    else:
+        gap = f"{ratio / limit:.2f}× the most allowed"
     return _check(name, goal, measured, met, gap)
 
 
@@ -42,9 +47,10 @@ def targets(result):
                       _median(fwd.get("skybridge"), "saturation", "cpu_us_per_request"),
                       _median(fwd.get("haproxy"), "saturation", "cpu_us_per_request"),
                       1.0, False, "µs"),
-        _ratio_target("forward: throughput", "≥ HAProxy's",
-                      _median(fwd.get("skybridge"), "saturation", "rps"),
-                      _median(fwd.get("haproxy"), "saturation", "rps"), 1.0, True, "req/s"),
+        _ratio_target("forward: throughput (per CPU-second)", "≥ HAProxy's",
+                      _median(fwd.get("skybridge"), "saturation", "capacity_rps"),
+                      _median(fwd.get("haproxy"), "saturation", "capacity_rps"), 1.0, True,
+                      "req/s"),
     ]
     added = result.get("added_latency_us", {})
     for key in ("p50", "p99"):
@@ -57,9 +63,9 @@ def targets(result):
         gap = "" if met else f"{sky - nginx:,.0f} µs more than nginx"
         checks.append(_check(name, "≤ nginx's", f"{sky:,.0f} vs {nginx:,.0f} µs", met, gap))
     checks.append(_ratio_target(
-        "repeated token: throughput", "≥ 2 × HAProxy verifying JWTs",
-        _median(rep.get("skybridge"), "saturation", "rps"),
-        _median(rep.get("haproxy-jwt"), "saturation", "rps"), 2.0, True, "req/s"))
+        "repeated token: throughput (per CPU-second)", "≥ 2 × HAProxy verifying JWTs",
+        _median(rep.get("skybridge"), "saturation", "capacity_rps"),
+        _median(rep.get("haproxy-jwt"), "saturation", "capacity_rps"), 2.0, True, "req/s"))
     p99 = _median(rep.get("skybridge"), f"rate-{rate}", "p99")
     name = f"repeated token: p99 at {rate} req/s"
     if p99 is None:
@@ -91,7 +97,8 @@ def _latency(entry):
 
 
 def _scenario_table(scenario, targets_, rates):
-    head = ["server", "req/s at saturation", "CPU µs/request", "CPU 0 busy"]
+    head = ["server", "req/s at saturation", "CPU 0 busy", "CPU µs/request",
+            "req per CPU-second"]
     head += [f"p50 / p99 / p99.9 µs at {rate} req/s" for rate in rates]
     head.append("peak RSS MiB")
     lines = [f"### {SCENARIO_TITLES.get(scenario, scenario)}", "",
@@ -101,8 +108,9 @@ def _scenario_table(scenario, targets_, rates):
         direct = target == "direct"
         row = [target + (" ⚠ failed checks" if not sat["passed"] else ""),
                _fmt(sat["rps"]),
+               "—" if direct else _fmt(sat["cpu_busy"], 0, 100.0) + " %",
                "(upstream, CPU 1)" if direct else _fmt(sat["cpu_us_per_request"], 1),
-               "—" if direct else _fmt(sat["cpu_busy"], 0, 100.0) + " %"]
+               "—" if direct else _fmt(sat["capacity_rps"])]
         row += [_latency(entry.get(f"rate-{rate}")) for rate in rates]
         row.append("—" if direct else _fmt(entry["peak_rss_mib"], 1))
         lines.append("| " + " | ".join(row) + " |")
@@ -110,12 +118,13 @@ def _scenario_table(scenario, targets_, rates):
 
 
 def _ratio_table(result, rates):
-    head = ["Skybridge ÷ peer", "req/s", "CPU/request", "peak RSS"]
+    head = ["Skybridge ÷ peer", "req/s", "req/CPU-s", "CPU/request", "peak RSS"]
     head += [f"{k} at {r}" for r in rates for k in ("p50", "p99")]
-    lines = ["### Ratios (Skybridge ÷ peer, medians; req/s above 1 and the rest below 1 favour "
-             "Skybridge)", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = ["### Ratios (Skybridge ÷ peer, medians; throughput above 1 and the rest below 1 "
+             "favour Skybridge)", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, row in result["ratios"].items():
-        cells = [row.get("rps"), row.get("cpu_us_per_request"), row.get("peak_rss")]
+        cells = [row.get("rps"), row.get("capacity"), row.get("cpu_us_per_request"),
+                 row.get("peak_rss")]
         cells += [row.get(f"{k}@{r}") for r in rates for k in ("p50", "p99")]
         lines.append("| " + " | ".join([name] + ["—" if c is None else f"{c:.2f}"
                                                  for c in cells]) + " |")
@@ -130,13 +139,15 @@ def write_markdown(path, result):
         f"load average {meta['load_average_at_start']:.2f} at the start; commit "
         f"{meta['commit']}.  ",
         f"Layout: the server under test alone on CPU 0 (taskset), load generator, demo upstream "
-        f"and Redis on CPU 1. {meta['reps']} repetitions, interleaved; saturation "
+        f"and Redis on CPU 1. Repetitions: {meta['reps']}, interleaved; saturation "
         f"{meta['saturation']} closed-model with {meta['connections']} connections; fixed rates "
         f"{meta['rate_duration']} each, open model (latency from each request's due time).  ",
         "Cells: median [min–max] over the repetitions. CPU µs/request: user+system time of the "
         "server's processes during the saturation run divided by the requests it answered. "
-        "CPU 0 busy under 100 % means the generator side (CPU 1), not the server, set the "
-        "saturation figure.", "",
+        "CPU 0 busy under 100 % means the generator side (CPU 1) or other work on the machine, "
+        "not the server, set the saturation figure; req per CPU-second (requests answered per second of the "
+        "server's own CPU time) is then the fairer throughput figure, and the throughput "
+        "targets are judged on it.", "",
     ]
     if result.get("elapsed_seconds") is not None:
         lines[-1:-1] = [f"Measured in {result['elapsed_seconds']} s.", ""]

@@ -86,7 +86,8 @@ bench_measure() {
     --duration "$BENCH_WARMUP" --connections "$BENCH_CONNECTIONS" || true
   bench_phase "$rep" "$scenario" "$target" "$load" saturation --mode closed \
     --duration "$BENCH_SATURATION" --connections "$BENCH_CONNECTIONS"
-  local saturation=$BENCH_LAST_RPS
+  local saturation
+  saturation=$(printf '%.0f' "$BENCH_LAST_RPS")
   for rate in $BENCH_RATES; do
     # A rate above 90% of what the server managed at saturation would only measure a queue.
     if python3 -c "import sys; sys.exit(0 if $rate <= 0.9 * $saturation else 1)"; then

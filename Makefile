@@ -46,7 +46,7 @@ loadtest: ## Run a load-test suite: make loadtest SUITE=steady TARGET=http://127
 	$(CARGO) run --release -p skybridge-loadtest -- --suite $(SUITE) --target $(TARGET) $(ARGS)
 
 .PHONY: bench
-bench: deps ## Side-by-side benchmark vs nginx and HAProxy (release build, ~15 min): results/bench-<time>/summary.md.
+bench: deps ## Side-by-side benchmark vs nginx and HAProxy (release build, ~10 min; first run +10 min signing tokens): results/bench-<time>/summary.md.
 	@scripts/bench.sh
 
 .PHONY: ci

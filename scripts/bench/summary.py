@@ -8,6 +8,7 @@ Usage: summary.py RUN_DIR [ELAPSED_SECONDS]
 """
 
 import json
+import os
 import statistics
 import sys
 from collections import defaultdict
@@ -156,6 +157,8 @@ if __name__ == "__main__":
         "ratios": ratios(summary, rates),
         "added_latency_us": added_latency(summary, top) if top else {},
         "added_latency_rate": top,
+        # Other work on the machine skews throughput and tails: say how busy it was.
+        "load_average_at_end": os.getloadavg()[0],
     }
     result["targets"] = targets(result)
     (run_dir / "summary.json").write_text(json.dumps(result, indent=2) + "\n")

@@ -56,6 +56,11 @@ def targets(result):
     for key in ("p50", "p99"):
         sky, nginx = added.get("skybridge", {}).get(key), added.get("nginx", {}).get(key)
         name = f"forward: added latency {key} at {rate} req/s"
+        skipped = ((fwd.get("skybridge") or {}).get(f"rate-{rate}") or {}).get("skipped")
+        if sky is None and skipped:
+            checks.append(_check(name, "≤ nginx's", f"rate not sustainable: {skipped[0]}",
+                                 False, f"{rate} req/s is beyond this server's saturation"))
+            continue
         if sky is None or nginx is None:
             checks.append(_check(name, "≤ nginx's", "not measured", None, ""))
             continue
@@ -141,8 +146,9 @@ def write_markdown(path, result):
     lines = [
         "# Skybridge benchmark", "",
         f"Machine: {meta['nproc']} CPUs, {meta['cpu_model']}, Linux {meta['kernel']}; "
-        f"load average {meta['load_average_at_start']:.2f} at the start; commit "
-        f"{meta['commit']}.  ",
+        f"load average {meta['load_average_at_start']:.2f} at the start and "
+        f"{result.get('load_average_at_end', float('nan')):.2f} at the end (other work on the "
+        f"machine shows here); commit {meta['commit']}.  ",
         f"Layout: the server under test alone on CPU 0 (taskset), load generator, demo upstream "
         f"and Redis on CPU 1. Repetitions: {meta['reps']}, interleaved; saturation "
         f"{meta['saturation']} closed-model with {meta['connections']} connections; fixed rates "

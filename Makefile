@@ -53,6 +53,10 @@ test: deps ## Install missing test dependencies, then run every test.
 loadtest: ## Run a load-test suite: make loadtest SUITE=steady TARGET=http://127.0.0.1:8080 [ARGS=--short].
 	$(CARGO) run --release -p skybridge-loadtest -- --suite $(SUITE) --target $(TARGET) $(ARGS)
 
+.PHONY: bench
+bench: deps ## Side-by-side benchmark vs nginx and HAProxy (release build, ~10 min; first run +10 min signing tokens): results/bench-<time>/summary.md.
+	@scripts/bench.sh
+
 .PHONY: ci
 ci: lint test ## What CI runs: lint, then every test.
 

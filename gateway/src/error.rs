@@ -97,9 +97,6 @@ pub enum GatewayError {
         /// Why, for the log only.
         cause: String,
     },
-    /// The gateway is draining or a dependency is missing.
-    #[error("unavailable: {0}")]
-    Unavailable(&'static str),
     /// A bug or an unexpected local failure.
     #[error("internal error: {0}")]
     Internal(String),
@@ -123,7 +120,6 @@ impl GatewayError {
                 _ => types::UNAUTHENTICATED,
             },
             Self::CredentialUnavailable { .. } => types::CREDENTIAL_UNAVAILABLE,
-            Self::Unavailable(_) => types::SERVICE_UNAVAILABLE,
             Self::Internal(_) => types::INTERNAL,
         }
     }
@@ -141,9 +137,7 @@ impl GatewayError {
             Self::Unauthenticated { reason, .. } if reason.status() < 500 => Origin::Client,
             Self::Unauthenticated { .. } => Origin::Internal,
             Self::UpstreamUnreachable { .. } | Self::UpstreamTimeout { .. } => Origin::Upstream,
-            Self::CredentialUnavailable { .. } | Self::Unavailable(_) | Self::Internal(_) => {
-                Origin::Internal
-            }
+            Self::CredentialUnavailable { .. } | Self::Internal(_) => Origin::Internal,
         }
     }
 
@@ -156,7 +150,12 @@ impl GatewayError {
             Self::CredentialUnavailable { .. } => "credential_unavailable",
             Self::Limited { kind, .. } => limit::describe(*kind).0,
             Self::Unauthenticated { reason, .. } => reason.as_str(),
-            other => other.problem_type().slug,
+            Self::BadPath(_) => "path_invalid",
+            Self::BadRequest(_) => "bad_request",
+            Self::RouteNotFound => "route_not_found",
+            Self::MethodNotAllowed { .. } => "method_not_allowed",
+            Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::Internal(_) => "internal_error",
         }
     }
 
@@ -187,7 +186,6 @@ impl GatewayError {
             Self::CredentialUnavailable { .. } => {
                 "No credential for the upstream could be obtained; try again shortly.".to_owned()
             }
-            Self::Unavailable(why) => format!("{why}."),
             Self::Internal(_) => "An internal error occurred; quote the request id.".to_owned(),
         }
     }
@@ -206,7 +204,7 @@ impl GatewayError {
                     response.insert_header((header::ALLOW, value));
                 }
             }
-            Self::Unavailable(_) | Self::CredentialUnavailable { .. } => {
+            Self::CredentialUnavailable { .. } => {
                 response.insert_header((header::RETRY_AFTER, "1"));
             }
             Self::Unauthenticated { reason, description, required_scope } => {

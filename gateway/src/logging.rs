@@ -6,8 +6,11 @@ use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
-/// Used when `SKYBRIDGE_LOG` is unset: actix's own start-up chatter is kept to warnings.
-const DEFAULT_FILTER: &str = "info,actix_server=warn";
+/// Used when `SKYBRIDGE_LOG` is unset: actix's own start-up chatter is kept to warnings, and
+/// actix-http's per-connection parse errors (it logs every malformed request from a caller at
+/// ERROR, which would let any caller flood the log) are left out; those requests are refused
+/// with 400 by actix-http before they reach Skybridge.
+const DEFAULT_FILTER: &str = "info,actix_server=warn,actix_http::h1::dispatcher=off";
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

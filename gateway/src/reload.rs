@@ -7,6 +7,10 @@
 //! open, and workers rebuild their upstream clients on their next request. A file with any
 //! problem changes nothing: its problems are logged and the running configuration stays.
 //!
+//! Issuers, credentials, rate-limit policies and telemetry are owned by actors and sinks
+//! started once; a reload that changes them is refused (its problems name the sections), so a
+//! half-applied configuration can never, say, route to a rate-limit policy nobody enforces.
+//!
 //! The public listener's certificate, key and client CA are part of the snapshot, so they
 //! are swapped too (new handshakes use them). The listeners' addresses, and whether the public
 //! one speaks TLS at all, are bound once at start; changing them needs a restart, and a reload
@@ -16,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use actix_web::web;
-use skybridge_shared::config::{self, Config};
+use skybridge_shared::config::{self, Config, ConfigProblems};
 
 use crate::state::{Gateway, Runtime};
 
@@ -56,6 +60,22 @@ pub async fn watch(gateway: web::Data<Gateway>, source: Option<PathBuf>) {
     }
 }
 
+/// Issuers, credentials, rate limits and telemetry belong to actors and sinks started once;
+/// a reload that changes them is refused rather than half applied.
+fn restart_only_changes(old: &Config, new: &Config, problems: &mut ConfigProblems) {
+    let sections = [
+        ("issuers", old.issuers != new.issuers),
+        ("credentials", old.credentials != new.credentials),
+        ("rate_limit", old.rate_limit != new.rate_limit),
+        ("telemetry", old.telemetry != new.telemetry),
+    ];
+    for (section, changed) in sections {
+        if changed {
+            problems.push(section, "changes only on restart; restart the instance to apply it");
+        }
+    }
+}
+
 /// Modification time and size of the configuration file and every certificate and key the
 /// running configuration names.
 fn stamps(source: Option<&Path>, config: &Config) -> Vec<Option<(SystemTime, u64)>> {
@@ -91,6 +111,7 @@ pub fn reload(gateway: &Gateway, source: Option<&Path>) -> bool {
     };
     let mut problems = loaded.validate();
     let current = gateway.runtime();
+    restart_only_changes(&current.config, &loaded, &mut problems);
     let built = if problems.is_empty() {
         match Runtime::build(loaded, current.generation + 1) {
             Ok(runtime) => Some(runtime),

@@ -15,13 +15,16 @@ use skybridge_actors::audit::{AuditError, AuditSink};
 use skybridge_actors::identity::{Verifier, VerifierError};
 use skybridge_actors::minter::{Credentials, MinterError};
 use skybridge_actors::rate_limiter::{Limiter, LimiterError};
-use skybridge_shared::config::Config;
+use skybridge_shared::config::{Config, CredentialKind};
 use skybridge_shared::health::Health;
 use uuid::Uuid;
 
 use crate::metrics::Metrics;
 use crate::state::{Gateway, Runtime, Services, WorkerClients};
-use crate::{admin, jwks, proxy, reload, tls};
+use crate::{admin, proxy, published_keys, reload, tls};
+
+/// Time stopped workers get to drop their last requests before the audit sink closes.
+const WORKER_STOP_GRACE: Duration = Duration::from_millis(500);
 
 /// Time the audit sink gets at exit to deliver what is pending before leaving it spooled.
 const AUDIT_FLUSH_DEADLINE: Duration = Duration::from_secs(5);
@@ -88,12 +91,15 @@ pub async fn serve(config: Config, source: Option<PathBuf>) -> Result<(), StartE
     let shutdown_secs = config.listener.shutdown_timeout.as_secs_f64().ceil() as u64;
 
     let public_state = gateway.clone();
+    // Skybridge's own key set is only served when a self-signed credential publishes keys;
+    // otherwise the path is an ordinary route like any other.
+    let publishes_keys = config.credentials.iter().any(|c| c.kind == CredentialKind::SelfSigned);
     let mut public = HttpServer::new(move || {
-        App::new()
-            .app_data(public_state.clone())
-            .app_data(WorkerClients::default())
-            .route(jwks::PATH, web::get().to(jwks::publish))
-            .default_service(web::to(proxy::handle))
+        let mut app = App::new().app_data(public_state.clone()).app_data(WorkerClients::default());
+        if publishes_keys {
+            app = app.route(published_keys::PATH, web::get().to(published_keys::publish));
+        }
+        app.default_service(web::to(proxy::handle))
     })
     .disable_signals()
     .shutdown_timeout(shutdown_secs);
@@ -151,6 +157,9 @@ pub async fn serve(config: Config, source: Option<PathBuf>) -> Result<(), StartE
             tracing::error!(error = %err, "Listener stopped with an error.");
         }
     }
+    // Workers drop requests still running at the shutdown deadline as they stop; give them a
+    // moment, so that those requests' audit records (status 499) reach the sink before it closes.
+    tokio::time::sleep(WORKER_STOP_GRACE).await;
     // The sink blocks while it writes out and exports what is pending, so it runs off the
     // runtime's thread; whatever it cannot deliver in time stays spooled for the next start.
     let audit = gateway.audit.clone();

@@ -131,7 +131,7 @@ impl Runtime {
             Some(server_tls) => match tls::acceptor(&config, server_tls) {
                 Ok(acceptor) => Some(acceptor.build().into_context()),
                 Err(err) => {
-                    problems.push(err.key.clone(), err.to_string());
+                    problems.push(err.key.clone(), err.describe());
                     None
                 }
             },

@@ -22,6 +22,17 @@ pub struct TlsError {
     pub reason: String,
 }
 
+impl TlsError {
+    /// The problem without the key, for lists that show the key beside it.
+    pub fn describe(&self) -> String {
+        if self.path.as_os_str().is_empty() {
+            self.reason.clone()
+        } else {
+            format!("cannot use {}: {}", self.path.display(), self.reason)
+        }
+    }
+}
+
 fn load<T>(
     key: String,
     path: &Path,

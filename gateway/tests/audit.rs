@@ -126,9 +126,9 @@ auth = "anonymous"
     assert!(attributes["skybridge.upstream.duration_ms"].as_f64().is_some());
 
     for (id, status, decision, reason) in [
-        ("r-404", 404, "deny", "route-not-found"),
-        ("r-405", 405, "deny", "method-not-allowed"),
-        ("r-413", 413, "deny", "payload-too-large"),
+        ("r-404", 404, "deny", "route_not_found"),
+        ("r-405", 405, "deny", "method_not_allowed"),
+        ("r-413", 413, "deny", "payload_too_large"),
         ("r-504", 504, "allow", "upstream_timeout"),
         ("r-gone", 499, "allow", "client_closed"),
     ] {

@@ -80,6 +80,11 @@ fn check_config_names_unknown_keys_and_bad_types() {
     assert!(!ok);
     assert!(stderr.contains("shutdown_timeout"), "{stderr}");
 
+    let path = dir.write("empty.toml", "");
+    let (ok, _, stderr) = check_config(&path);
+    assert!(!ok, "an empty file routes nothing");
+    assert!(stderr.contains("routes: no route is configured"), "{stderr}");
+
     let (ok, _, stderr) = check_config(&dir.path().join("absent.toml"));
     assert!(!ok);
     assert!(stderr.contains("absent.toml"), "{stderr}");
@@ -89,10 +94,12 @@ fn check_config_names_unknown_keys_and_bad_types() {
 fn check_config_reports_unusable_certificates() {
     let dir = TestDir::new();
     let garbage = dir.write("garbage.pem", "not a certificate");
+    let route = "[[upstreams]]\nname = \"u\"\nurl = \"http://127.0.0.1:1\"\n\
+                 [[routes]]\nname = \"r\"\npath_prefix = \"/\"\nupstream = \"u\"\nauth = \"anonymous\"\n";
     let path = dir.write(
         "tls.toml",
         &format!(
-            "[listener.tls]\ncertificate = \"{}\"\nprivate_key = \"{}\"\n",
+            "{route}[listener.tls]\ncertificate = \"{}\"\nprivate_key = \"{}\"\n",
             garbage.display(),
             dir.certs.caller.key.display()
         ),
@@ -108,7 +115,7 @@ fn check_config_reports_unusable_certificates() {
     let path = dir.write(
         "mismatch.toml",
         &format!(
-            "[listener.tls]\ncertificate = \"{}\"\nprivate_key = \"{}\"\n",
+            "{route}[listener.tls]\ncertificate = \"{}\"\nprivate_key = \"{}\"\n",
             dir.certs.gateway_server.cert.display(),
             dir.certs.caller.key.display()
         ),

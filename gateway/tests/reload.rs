@@ -123,3 +123,28 @@ async fn a_changed_file_is_picked_up_without_a_signal() {
         .wait_for_line(Duration::from_secs(10), |l| l.contains("Configuration reloaded."));
     assert_eq!(status(gateway.url("/c/1")).await.expect("send"), StatusCode::OK);
 }
+
+#[actix_rt::test]
+async fn a_reload_that_changes_restart_only_sections_is_refused() {
+    let dir = TestDir::new();
+    let upstream = Upstream::mtls(&dir.certs);
+    let path = dir.write("gateway.toml", &config(&dir, &upstream, &["/a"]));
+    let mut gateway = Gateway::start(&path);
+    let policy =
+        "[[rate_limit.policies]]\nname = \"new\"\nlimit = 1\nperiod = \"60s\"\nkey = \"route\"\n";
+    let changed = config(&dir, &upstream, &["/a"])
+        .replace("auth = \"anonymous\"\n", "auth = \"anonymous\"\nrate_limits = [\"new\"]\n")
+        + policy;
+    std::fs::write(&path, changed).expect("rewrite");
+    gateway.process.signal(libc::SIGHUP);
+    let line =
+        gateway.process.wait_for_line(Duration::from_secs(5), |l| l.contains("\"rate_limit\""));
+    assert!(line.contains("restart"), "{line}");
+    gateway.process.wait_for_line(Duration::from_secs(5), |l| l.contains("Reload rejected"));
+    // Still the old configuration: the route is not limited.
+    for _ in 0..3 {
+        let response = client().get(gateway.url("/a/1")).send().await.expect("send");
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(response.headers().get("ratelimit-policy").is_none());
+    }
+}

@@ -66,9 +66,6 @@ pub mod types {
         /// The upstream's credential has no valid token and none could be minted.
         CREDENTIAL_UNAVAILABLE =
             ("credential-unavailable", 503, "The upstream credential is unavailable");
-        /// The gateway is shutting down or a dependency is unavailable.
-        SERVICE_UNAVAILABLE =
-            ("service-unavailable", 503, "The gateway cannot serve this request now");
         /// Something inside the gateway failed; details are in its log under the request id.
         INTERNAL = ("internal-error", 500, "The gateway failed to handle this request");
     }

@@ -11,7 +11,7 @@ pub const DEFAULT_SELF_SIGNED_TTL: Duration = Duration::from_secs(300);
 pub const DEFAULT_PUBLISH_DELAY: Duration = Duration::from_secs(600);
 
 /// One credential. Which fields apply depends on `kind`; validation names the missing ones.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CredentialConfig {
     /// Name upstreams refer to.

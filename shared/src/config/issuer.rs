@@ -15,7 +15,7 @@ pub const DEFAULT_ALGORITHMS: &[&str] = &["RS256", "PS256", "ES256", "EdDSA"];
 pub const TENANT_PLACEHOLDER: &str = "{tenantid}";
 
 /// One issuer. Exactly one of `discovery_url`, `jwks_uri` and `jwks_file` names its keys.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IssuerConfig {
     /// Name routes refer to.

@@ -33,7 +33,7 @@ pub use validate::{ConfigProblem, ConfigProblems};
 pub const ENV_PREFIX: &str = "SKYBRIDGE";
 
 /// The whole configuration of one Skybridge process.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// The public listener that serves routes.
@@ -64,6 +64,10 @@ pub struct Config {
     /// or the working directory for the embedded defaults. Not a configuration key.
     #[serde(skip)]
     pub base_dir: PathBuf,
+    /// The file this configuration was read from; `None` for the embedded defaults. Not a
+    /// configuration key.
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
 }
 
 /// Why a configuration could not be loaded.
@@ -114,6 +118,7 @@ pub fn load(path: Option<&Path>) -> Result<Config, LoadError> {
     let mut config: Config =
         builder.build().map_err(parse_error)?.try_deserialize().map_err(parse_error)?;
     config.base_dir = base_dir;
+    config.source = path.map(Path::to_path_buf);
     Ok(config)
 }
 

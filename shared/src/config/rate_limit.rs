@@ -8,7 +8,7 @@ use serde::Deserialize;
 pub const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_millis(25);
 
 /// The `[rate_limit]` section.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimitConfig {
     /// Redis shared by every instance; absent means the embedded in-process limiter.
@@ -43,7 +43,7 @@ impl Default for RateLimitConfig {
 }
 
 /// One policy.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyConfig {
     /// Name routes refer to; also the policy name in `RateLimit-Policy`, so printable ASCII.

@@ -21,6 +21,7 @@ use std::time::{Duration, SystemTime};
 
 use actix_web::web;
 use skybridge_shared::config::{self, Config, ConfigProblems};
+use tokio::signal::unix::Signal;
 
 use crate::state::{Gateway, Runtime};
 
@@ -30,12 +31,7 @@ pub const WATCH_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Reloads from `source` on every SIGHUP, and whenever a watched file changes, until the
 /// process ends.
-pub async fn watch(gateway: web::Data<Gateway>, source: Option<PathBuf>) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let Ok(mut hangup) = signal(SignalKind::hangup()) else {
-        tracing::error!("Cannot install the SIGHUP handler; reloads need a restart.");
-        return;
-    };
+pub async fn watch(gateway: web::Data<Gateway>, source: Option<PathBuf>, mut hangup: Signal) {
     let mut ticks = tokio::time::interval(WATCH_INTERVAL);
     let mut seen = stamps(source.as_deref(), &gateway.runtime().config);
     loop {

@@ -17,6 +17,7 @@ use skybridge_actors::minter::{Credentials, MinterError};
 use skybridge_actors::rate_limiter::{Limiter, LimiterError};
 use skybridge_shared::config::{Config, CredentialKind};
 use skybridge_shared::health::Health;
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use uuid::Uuid;
 
 use crate::metrics::Metrics;
@@ -60,6 +61,9 @@ pub enum StartError {
     /// An issuer could not be set up (e.g. an unreadable `jwks_file`).
     #[error("cannot start token verification: {0}")]
     Verifier(#[from] VerifierError),
+    /// The signal handlers could not be installed.
+    #[error("cannot install signal handlers: {0}")]
+    Signals(std::io::Error),
     /// The TLS acceptor could not be built.
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
@@ -145,12 +149,21 @@ pub async fn serve(config: Config, source: Option<PathBuf>) -> Result<(), StartE
     .run();
 
     let scheme = if config.listener.tls.is_some() { "https" } else { "http" };
+    // Signal handlers are installed before anything announces the listeners, so a signal sent
+    // as soon as the gateway says it listens is never met by the default action (exit).
+    let signals = Signals::install()?;
     tracing::info!(listener = "public", address = %public_addr, scheme, "Listening.");
     tracing::info!(listener = "admin", address = %admin_addr, scheme = "http", "Listening.");
 
     let handles = (public.handle(), admin.handle());
-    actix_web::rt::spawn(reload::watch(gateway.clone(), source));
-    actix_web::rt::spawn(stop_on_signal(gateway.clone(), handles, config.listener.drain_delay));
+    actix_web::rt::spawn(reload::watch(gateway.clone(), source, signals.hangup));
+    let stop = (signals.terminate, signals.interrupt);
+    actix_web::rt::spawn(stop_on_signal(
+        gateway.clone(),
+        handles,
+        stop,
+        config.listener.drain_delay,
+    ));
     let (public_result, admin_result) = futures_util::future::join(public, admin).await;
     for result in [public_result, admin_result] {
         if let Err(err) = result {
@@ -178,18 +191,30 @@ fn bind(listener: &'static str, address: &str) -> Result<(TcpListener, SocketAdd
     Ok((socket, bound))
 }
 
+/// The signals the gateway handles, installed once at start.
+struct Signals {
+    terminate: Signal,
+    interrupt: Signal,
+    hangup: Signal,
+}
+
+impl Signals {
+    fn install() -> Result<Self, StartError> {
+        let install = |kind| signal(kind).map_err(StartError::Signals);
+        Ok(Self {
+            terminate: install(SignalKind::terminate())?,
+            interrupt: install(SignalKind::interrupt())?,
+            hangup: install(SignalKind::hangup())?,
+        })
+    }
+}
+
 async fn stop_on_signal(
     gateway: web::Data<Gateway>,
     handles: (ServerHandle, ServerHandle),
+    (mut term, mut int): (Signal, Signal),
     drain_delay: Duration,
 ) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) =
-        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
-    else {
-        tracing::error!("Cannot install signal handlers; stop the process with SIGKILL.");
-        return;
-    };
     let name = tokio::select! {
         _ = term.recv() => "SIGTERM",
         _ = int.recv() => "SIGINT",

@@ -118,6 +118,12 @@ impl Runtime {
     /// reported.
     pub fn build(config: Config, generation: u64) -> Result<Self, ConfigProblems> {
         let mut problems = ConfigProblems::default();
+        // A file that routes nothing is almost always a truncated or wrong file; refusing it
+        // keeps a bad deploy or reload from turning every request into a 404. The embedded
+        // defaults (no file) legitimately have no routes.
+        if config.source.is_some() && config.routes.is_empty() {
+            problems.push("routes", "no route is configured, so every request would get 404");
+        }
         let mut upstreams = HashMap::new();
         for (index, upstream) in config.upstreams.iter().enumerate() {
             match Upstream::build(&config, &format!("upstreams[{index}]"), upstream) {

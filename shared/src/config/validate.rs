@@ -74,11 +74,6 @@ impl Config {
             self.check_issuer(&mut problems, &format!("issuers[{index}]"), issuer);
         }
         self.check_rate_limit(&mut problems);
-        // A file that routes nothing is almost always a truncated or wrong file; refusing it
-        // keeps a bad deploy or reload from turning every request into a 404.
-        if self.source.is_some() && self.routes.is_empty() {
-            problems.push("routes", "no route is configured, so every request would get 404");
-        }
         for (index, credential) in self.credentials.iter().enumerate() {
             self.check_credential(&mut problems, &format!("credentials[{index}]"), credential);
         }

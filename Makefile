@@ -1,6 +1,8 @@
 # Skybridge: the way in. `make help` lists every target.
 SHELL := /bin/bash
 CARGO ?= cargo
+# nginx, HAProxy and redis-server live in /usr/sbin on Debian, which a non-root PATH may lack.
+export PATH := $(PATH):/usr/sbin:/sbin
 DEV_DIR := .dev
 
 .DEFAULT_GOAL := help

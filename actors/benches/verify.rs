@@ -70,8 +70,10 @@ fn token(alg: Algorithm, pkey: &PKey<Private>, kid: &str) -> String {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     // A realistic access token: about 900 bytes with scopes, roles and ids.
     let claims = json!({
-        "iss": "https://issuer.bench", "aud": "api://bench", "sub": "8f1c5a8e-1b7e-4f0e-9c55-0d2f8c1e7a11",
-        "azp": "0b6f1a55-64c0-4d4e-8d64-0f6a1d3e9b27", "tid": "4a7c9e1f-2b3d-4c5e-8f70-1a2b3c4d5e6f",
+        "iss": "https://issuer.bench", "aud": "api://bench",
+        "sub": "8f1c5a8e-1b7e-4f0e-9c55-0d2f8c1e7a11",
+        "azp": "0b6f1a55-64c0-4d4e-8d64-0f6a1d3e9b27",
+        "tid": "4a7c9e1f-2b3d-4c5e-8f70-1a2b3c4d5e6f",
         "exp": now + 3600, "iat": now, "nbf": now, "jti": "a4c7e1f0b2d34e5f8a9b0c1d2e3f4a5b",
         "scp": "orders.read orders.write inventory.read", "roles": ["Orders.Admin", "Reader"],
         "name": "Benchmark Service Principal", "ver": "2.0",

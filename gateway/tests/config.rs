@@ -95,7 +95,8 @@ fn check_config_reports_unusable_certificates() {
     let dir = TestDir::new();
     let garbage = dir.write("garbage.pem", "not a certificate");
     let route = "[[upstreams]]\nname = \"u\"\nurl = \"http://127.0.0.1:1\"\n\
-                 [[routes]]\nname = \"r\"\npath_prefix = \"/\"\nupstream = \"u\"\nauth = \"anonymous\"\n";
+                 [[routes]]\nname = \"r\"\npath_prefix = \"/\"\nupstream = \"u\"\n\
+                 auth = \"anonymous\"\n";
     let path = dir.write(
         "tls.toml",
         &format!(

@@ -144,7 +144,8 @@ async fn an_audience_other_than_the_upstream_url_is_named() {
     );
     let diagnosis = doctor(&dir.write("skybridge.toml", &config), &[]).await;
     diagnosis.broken().says(&[
-        "BROKEN  credential \"google\" (google_service_account): minted a token for another audience",
+        "BROKEN  credential \"google\" (google_service_account): \
+         minted a token for another audience",
         &format!("aud \"https://orders-abc123-uc.a.run.app\" is not the upstream URL \"{url}\""),
         &format!("email {SA_EMAIL}"),
         "iss   https://accounts.google.com",

@@ -51,9 +51,10 @@ impl Tokens {
     /// A varied set of tokens no verifier should accept: malformed, unsigned, forged.
     pub fn invalid() -> Self {
         let header = |json: &str| URL_SAFE_NO_PAD.encode(json);
-        let claims = URL_SAFE_NO_PAD.encode(
-            r#"{"iss":"https://invalid.loadtest.invalid","sub":"loadtest","aud":"skybridge","exp":4102444800}"#,
-        );
+        let claims = URL_SAFE_NO_PAD.encode(concat!(
+            r#"{"iss":"https://invalid.loadtest.invalid","sub":"loadtest","#,
+            r#""aud":"skybridge","exp":4102444800}"#
+        ));
         let mut tokens = vec![
             "not-a-jwt".to_owned(),
             format!("{}.{claims}", header(r#"{"alg":"RS256"}"#)),

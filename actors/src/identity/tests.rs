@@ -370,7 +370,10 @@ async fn entra_tenants_expand_only_with_the_tokens_own_tid() {
     fx.accepted(&sign(&fx.entra, &ok(&v1))).await;
     let upper = with(
         ok(&v2),
-        json!({"tid": TENANT.to_uppercase(), "iss": ENTRA_V2.replace("{tenantid}", &TENANT.to_uppercase())}),
+        json!({
+            "tid": TENANT.to_uppercase(),
+            "iss": ENTRA_V2.replace("{tenantid}", &TENANT.to_uppercase()),
+        }),
     );
     fx.accepted(&sign(&fx.entra, &upper)).await;
     let other = ENTRA_V2.replace("{tenantid}", OTHER_TENANT);

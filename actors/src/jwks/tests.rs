@@ -106,7 +106,12 @@ fn symmetric_vector_key_is_skipped() {
 
 fn rsa_jwk(bits: u32) -> Value {
     let rsa = Rsa::generate(bits).unwrap();
-    json!({ "kty": "RSA", "kid": format!("rsa{bits}"), "n": b64(&rsa.n().to_vec()), "e": b64(&rsa.e().to_vec()) })
+    json!({
+        "kty": "RSA",
+        "kid": format!("rsa{bits}"),
+        "n": b64(&rsa.n().to_vec()),
+        "e": b64(&rsa.e().to_vec()),
+    })
 }
 
 fn reason(jwk: Value) -> SkipReason {
@@ -188,7 +193,8 @@ fn short_ec_coordinates_are_tolerated() {
         if x.num_bytes() == 32 {
             continue;
         }
-        let jwk = json!({"kty": "EC", "crv": "P-256", "x": b64(&x.to_vec()), "y": b64(&y.to_vec_padded(32).unwrap())});
+        let y = b64(&y.to_vec_padded(32).unwrap());
+        let jwk = json!({"kty": "EC", "crv": "P-256", "x": b64(&x.to_vec()), "y": y});
         let parsed = parse_jwk(jwk.as_object().unwrap()).unwrap();
         assert_eq!(parsed.kind, KeyKind::Ec(Curve::P256));
         assert!(parsed.accepts(Algorithm::Es256) && !parsed.accepts(Algorithm::Es384));

@@ -90,7 +90,8 @@ fn fix_for(err: &JwksError, kind: &str, name: &str) -> String {
         ),
         JwksError::Status { status: 404, .. } => format!(
             "the URL does not exist: copy `{kind}` from the provider's documentation (for \
-             Entra: https://login.microsoftonline.com/TENANT_ID/v2.0/.well-known/openid-configuration)"
+             Entra: https://login.microsoftonline.com/TENANT_ID/v2.0\
+             /.well-known/openid-configuration)"
         ),
         JwksError::Status { .. } | JwksError::TooLarge { .. } => {
             "the provider answered but not with keys: check the URL and the provider's status"

@@ -180,12 +180,14 @@ impl Drop for Exchange {
 pub struct AuditedBody {
     inner: BoxBody,
     exchange: Option<Exchange>,
+    head: bool,
 }
 
 impl AuditedBody {
-    /// Wraps `inner`; `exchange` must already hold its answer.
-    pub fn new(inner: BoxBody, exchange: Exchange) -> Self {
-        Self { inner, exchange: Some(exchange) }
+    /// Wraps `inner`; `exchange` must already hold its answer. `head` says the request was a
+    /// HEAD, whose body actix never sends whatever its declared length.
+    pub fn new(inner: BoxBody, exchange: Exchange, head: bool) -> Self {
+        Self { inner, exchange: Some(exchange), head }
     }
 
     fn delivered(&mut self) {
@@ -221,8 +223,9 @@ impl MessageBody for AuditedBody {
 
 impl Drop for AuditedBody {
     fn drop(&mut self) {
-        // actix never polls a body it knows to be empty; that answer was delivered whole.
-        if matches!(self.inner.size(), BodySize::None | BodySize::Sized(0)) {
+        // actix never polls a body it knows to be empty, nor any body of a HEAD response;
+        // those answers were delivered whole.
+        if self.head || matches!(self.inner.size(), BodySize::None | BodySize::Sized(0)) {
             self.delivered();
         }
     }

@@ -87,7 +87,8 @@ pub async fn handle(request: HttpRequest, payload: web::Payload) -> HttpResponse
         "Request answered."
     );
     exchange.answer(status, decision, reason);
-    response.map_body(|_, body| AuditedBody::new(body, exchange).boxed())
+    let head = request.method() == actix_web::http::Method::HEAD;
+    response.map_body(|_, body| AuditedBody::new(body, exchange, head).boxed())
 }
 
 /// Step 1: the request id and the trace context.

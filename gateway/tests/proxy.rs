@@ -140,6 +140,19 @@ async fn hop_by_hop_headers_are_not_forwarded() {
 }
 
 #[actix_rt::test]
+async fn head_keeps_the_upstream_content_length() {
+    let fx = fixture();
+    let mut get = client().get(fx.gateway.url("/orders/7")).send().await.expect("get");
+    let body_len = get.body().await.expect("body").len();
+    let head = client().head(fx.gateway.url("/orders/7")).send().await.expect("head");
+    assert_eq!(head.status(), StatusCode::OK);
+    let length = head.headers().get("content-length").expect("content-length");
+    // The echo of a HEAD differs from the GET's only in the method's name length.
+    let expected = body_len - "GET".len() + "HEAD".len();
+    assert_eq!(length.to_str().expect("ascii"), expected.to_string());
+}
+
+#[actix_rt::test]
 async fn malformed_request_id_and_traceparent_are_replaced() {
     let fx = fixture();
     for (id, trace) in [

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use actix_web::body::{BodyStream, SizedStream};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
+use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use awc::error::{ConnectError, SendRequestError};
 
@@ -180,13 +181,17 @@ fn respond(outbound: &Outbound<'_>, upstream: awc::ClientResponse) -> HttpRespon
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let bodiless = outbound.request.method() == Method::HEAD
-        || upstream.status().is_informational()
+    if outbound.request.method() == Method::HEAD {
+        // The length of the body a GET would get: actix sends it and never polls the body.
+        let nothing = futures_util::stream::empty::<Result<Bytes, std::io::Error>>();
+        return match length {
+            Some(length) => builder.body(SizedStream::new(length, nothing)),
+            None => builder.finish(),
+        };
+    }
+    let bodiless = upstream.status().is_informational()
         || matches!(upstream.status(), StatusCode::NO_CONTENT | StatusCode::NOT_MODIFIED);
     if bodiless {
-        if let Some(length) = length {
-            builder.no_chunking(length);
-        }
         return builder.finish();
     }
     match length {

@@ -17,9 +17,9 @@ pub fn configure(config: &mut web::ServiceConfig) {
 
 /// Prometheus text exposition.
 async fn metrics(gateway: web::Data<Gateway>) -> HttpResponse {
-    let mut body = gateway.metrics.render();
+    let mut body = gateway.services.metrics.render();
     body.push_str(&crate::metrics::render(skybridge_actors::metrics::registry()));
-    gateway.audit.stats().write_prometheus(&mut body);
+    gateway.services.audit.stats().write_prometheus(&mut body);
     HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(body)
 }
 
@@ -30,10 +30,10 @@ async fn healthz() -> HttpResponse {
 
 /// Ready when not draining and no dependency is unusable; the body says which is which.
 async fn readyz(gateway: web::Data<Gateway>) -> HttpResponse {
-    let components = gateway.health.snapshot();
+    let components = gateway.services.health.snapshot();
     let draining = gateway.is_draining();
     let degraded = components.values().any(|c| c.state == HealthState::Degraded);
-    let ready = !draining && gateway.health.all_serving();
+    let ready = !draining && gateway.services.health.all_serving();
     let status = match (ready, draining, degraded) {
         (false, true, _) => "draining",
         (false, false, _) => "not_ready",

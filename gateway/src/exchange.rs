@@ -116,12 +116,12 @@ impl Exchange {
     fn finish(&mut self, status: u16, decision: Decision, reason: Option<&'static str>) {
         self.finished = true;
         let route = self.route.as_ref().map_or("-", |r| &*r.name);
-        self.gateway.metrics.request(route, status, decision.as_str(), self.elapsed());
+        self.gateway.services.metrics.request(route, status, decision.as_str(), self.elapsed());
         if let (Some(route), Some((_, elapsed))) = (&self.route, self.upstream_result) {
-            self.gateway.metrics.upstream(&route.upstream, elapsed);
+            self.gateway.services.metrics.upstream(&route.upstream, elapsed);
         }
         let record = self.audit_record(status, decision, reason);
-        self.gateway.audit.record(record);
+        self.gateway.services.audit.record(record);
     }
 
     fn audit_record(

@@ -115,13 +115,15 @@ async fn run_steps(
         .upstreams
         .get(&route.upstream)
         .ok_or_else(|| GatewayError::Internal(format!("upstream {} missing", route.upstream)))?;
-    let authenticated = authn::authenticate(&gateway.verifier, request, &route, exchange).await?;
+    let authenticated =
+        authn::authenticate(&gateway.services.verifier, request, &route, exchange).await?;
     let claims = authenticated.identity.as_deref().map(|identity| &identity.claims);
-    limit::check(&gateway.limiter, request, runtime, &route, claims, exchange).await?;
+    limit::check(&gateway.services.limiter, request, runtime, &route, claims, exchange).await?;
     let mut headers = correlation_headers(request, exchange)?;
     headers.extend(authenticated.headers.iter().cloned());
     let caller = authenticated.caller();
-    let mut token = credential::obtain(&gateway.credentials, upstream, caller.as_ref()).await?;
+    let mut token =
+        credential::obtain(&gateway.services.credentials, upstream, caller.as_ref()).await?;
     exchange.credential = upstream.credential.clone();
     let drop_headers =
         if authenticated.drop_authorization { vec![header::AUTHORIZATION] } else { Vec::new() };
@@ -130,11 +132,12 @@ async fn run_steps(
     if forwarded.status == StatusCode::UNAUTHORIZED
         && let Some(rejected) = token.take()
     {
-        gateway.credentials.invalidate(rejected.credential(), &rejected);
+        gateway.services.credentials.invalidate(rejected.credential(), &rejected);
         if credential::may_resend(request.method(), forward::has_body(request)) {
             tracing::info!("Upstream refused the credential; resending once with a new token.");
             drop(forwarded);
-            token = credential::obtain(&gateway.credentials, upstream, caller.as_ref()).await?;
+            token = credential::obtain(&gateway.services.credentials, upstream, caller.as_ref())
+                .await?;
             forwarded = forward_step(&plan, None, exchange, token.as_ref()).await?;
         }
     }

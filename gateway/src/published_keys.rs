@@ -20,5 +20,5 @@ pub async fn publish(gateway: web::Data<Gateway>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, MAX_AGE))
         .content_type("application/jwk-set+json")
-        .json(gateway.credentials.jwks())
+        .json(gateway.services.credentials.jwks())
 }

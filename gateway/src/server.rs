@@ -175,7 +175,7 @@ pub async fn serve(config: Config, source: Option<PathBuf>) -> Result<(), StartE
     tokio::time::sleep(WORKER_STOP_GRACE).await;
     // The sink blocks while it writes out and exports what is pending, so it runs off the
     // runtime's thread; whatever it cannot deliver in time stays spooled for the next start.
-    let audit = gateway.audit.clone();
+    let audit = gateway.services.audit.clone();
     let deadline = AUDIT_FLUSH_DEADLINE;
     if let Err(err) = actix_web::rt::task::spawn_blocking(move || audit.shutdown(deadline)).await {
         tracing::error!(error = %err, "Audit flush failed; pending records stay in the spool.");

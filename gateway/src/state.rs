@@ -29,34 +29,15 @@ use crate::tls;
 /// State shared by every worker and the admin listener.
 pub struct Gateway {
     runtime: ArcSwap<Runtime>,
-    /// Readiness of every dependency.
-    pub health: Health,
-    /// Request and upstream metrics.
-    pub metrics: Metrics,
-    /// Where every request's audit record goes.
-    pub audit: AuditSink,
-    /// Tokens presented to upstreams.
-    pub credentials: Credentials,
-    /// Rate-limit decisions.
-    pub limiter: Limiter,
-    /// Callers' bearer tokens.
-    pub verifier: Verifier,
+    /// The long-lived services: readiness, metrics, audit sink and the actors' handles.
+    pub services: Services,
     draining: AtomicBool,
 }
 
 impl Gateway {
     /// Shared state around a first snapshot.
     pub fn new(runtime: Runtime, services: Services) -> Self {
-        Self {
-            runtime: ArcSwap::from_pointee(runtime),
-            health: services.health,
-            metrics: services.metrics,
-            audit: services.audit,
-            credentials: services.credentials,
-            limiter: services.limiter,
-            verifier: services.verifier,
-            draining: AtomicBool::new(false),
-        }
+        Self { runtime: ArcSwap::from_pointee(runtime), services, draining: AtomicBool::new(false) }
     }
 
     /// The current snapshot; hold it for the whole request.

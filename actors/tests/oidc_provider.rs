@@ -13,24 +13,6 @@ use skybridge_actors::identity::{AuthReason, Identity, Verifier};
 use skybridge_shared::config::{Config, RequiredAuth};
 use skybridge_shared::health::{Health, HealthState};
 
-async fn access_token(provider: &OidcProvider, scope: &str) -> String {
-    let client = awc::Client::new();
-    let form = [
-        ("grant_type", "client_credentials"),
-        ("scope", scope),
-        ("resource", provider.resource.as_str()),
-    ];
-    let mut response = client
-        .post(&provider.token_endpoint)
-        .basic_auth(&provider.client_id, &provider.client_secret)
-        .send_form(&form)
-        .await
-        .expect("token request");
-    assert_eq!(response.status().as_u16(), 200, "token endpoint status");
-    let body: Value = response.json().await.expect("token response JSON");
-    body["access_token"].as_str().expect("access_token").to_owned()
-}
-
 fn policy(scopes: &[&str]) -> RequiredAuth {
     RequiredAuth {
         issuers: vec!["local".to_owned()],
@@ -73,7 +55,7 @@ audiences = ["{resource}"]
     let health = Health::default();
     let verifier = Verifier::start(&config, health.clone()).unwrap();
 
-    let first = access_token(&provider, "orders.read").await;
+    let first = provider.access_token("orders.read").await;
     let identity = check(&verifier, &first, &["orders.read"]).await.expect("first token");
     assert_eq!(identity.issuer, provider.issuer);
     assert_eq!(identity.client_id.as_deref(), Some(provider.client_id.as_str()));
@@ -86,14 +68,14 @@ audiences = ["{resource}"]
 
     // Rotation: the new key signs new tokens; the verifier picks it up on the kid miss.
     let new_kid = provider.rotate().expect("rotate keys");
-    let rotated = access_token(&provider, "orders.read orders.write").await;
+    let rotated = provider.access_token("orders.read orders.write").await;
     assert_eq!(kid(&rotated), new_kid);
     assert_ne!(kid(&rotated), kid(&first));
     check(&verifier, &rotated, &["orders.read", "orders.write"]).await.expect("rotated token");
     check(&verifier, &first, &["orders.read"]).await.expect("old token, old key still published");
 
     // Provider gone: cached tokens and tokens signed with known keys keep passing.
-    let unverified_yet = access_token(&provider, "orders.read").await;
+    let unverified_yet = provider.access_token("orders.read").await;
     provider.stop().expect("stop the provider");
     check(&verifier, &first, &["orders.read"]).await.expect("cached after shutdown");
     check(&verifier, &rotated, &["orders.write"]).await.expect("cached after shutdown");

@@ -185,23 +185,6 @@ async fn tokens_for_a_jwks_file_issuer_are_checked_precisely() {
     assert_eq!(echo["headers"]["authorization"], "Bearer opaque");
 }
 
-async fn provider_token(provider: &OidcProvider) -> String {
-    let form = [
-        ("grant_type", "client_credentials"),
-        ("scope", "orders.read"),
-        ("resource", provider.resource.as_str()),
-    ];
-    let mut response = client()
-        .post(&provider.token_endpoint)
-        .basic_auth(&provider.client_id, &provider.client_secret)
-        .send_form(&form)
-        .await
-        .expect("token request");
-    assert_eq!(response.status(), StatusCode::OK);
-    let body: Value = response.json().await.expect("token json");
-    body["access_token"].as_str().expect("access_token").to_owned()
-}
-
 #[actix_rt::test]
 async fn a_real_oidc_provider_through_rotation_and_outage() {
     let dir = TestDir::new();
@@ -229,7 +212,7 @@ async fn a_real_oidc_provider_through_rotation_and_outage() {
         }
     };
 
-    let before = provider_token(&provider).await;
+    let before = provider.access_token("orders.read").await;
     let (status, body) = call(before.clone()).await;
     assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
     let echo: Value = serde_json::from_slice(&body).expect("echo");
@@ -237,7 +220,7 @@ async fn a_real_oidc_provider_through_rotation_and_outage() {
     assert_eq!(echo["headers"]["x-skybridge-client-id"], provider.client_id.as_str());
 
     provider.rotate().expect("rotate");
-    let after = provider_token(&provider).await;
+    let after = provider.access_token("orders.read").await;
     assert_ne!(before, after);
     assert_eq!(call(after.clone()).await.0, StatusCode::OK, "a token signed with the new key");
 

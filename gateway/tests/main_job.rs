@@ -26,7 +26,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use awc::http::StatusCode;
-use chain::{AUDIENCE, cloud_run, direct_status, main_job_config, provider_token};
+use chain::{AUDIENCE, cloud_run, direct_status, main_job_config};
 use common::{TestDir, assert_problem, client};
 use doctor_support::StaticServer;
 use fakes::issuer::GOOGLE_ISSUER;
@@ -153,7 +153,7 @@ async fn a_caller_reaches_cloud_run_through_the_whole_chain() {
     let dir = TestDir::new();
     let (_upstream, port) = cloud_run(&dir, &google_jwks);
     let provider = OidcProvider::start().expect("oidc-provider starts");
-    let token = provider_token(&provider).await;
+    let token = provider.access_token("orders.read").await;
 
     // The upstream refuses what Cloud Run would refuse: the caller's own token, and a Google
     // ID token for another audience; it takes a Google ID token for its own.

@@ -94,6 +94,24 @@ impl OidcProvider {
         }
     }
 
+    /// A client-credentials access token for `scope`, issued for [`Self::resource`].
+    pub(crate) async fn access_token(&self, scope: &str) -> String {
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("scope", scope),
+            ("resource", self.resource.as_str()),
+        ];
+        let mut response = awc::Client::new()
+            .post(&self.token_endpoint)
+            .basic_auth(&self.client_id, &self.client_secret)
+            .send_form(&form)
+            .await
+            .expect("token request");
+        assert_eq!(response.status().as_u16(), 200, "token endpoint status");
+        let body: Value = response.json().await.expect("token response JSON");
+        body["access_token"].as_str().expect("access_token").to_owned()
+    }
+
     /// Rotates the signing key (SIGUSR2) and returns the new key id.
     pub(crate) fn rotate(&self) -> Result<String, String> {
         self.signal("-USR2")?;

@@ -5,7 +5,7 @@
 use awc::http::StatusCode;
 use serde_json::Value;
 
-use crate::common::{Running, TestDir, client, mtls_upstream_block, tls_client};
+use crate::common::{Running, TestDir, mtls_upstream_block, tls_client};
 use crate::doctor_support::verifying_upstream;
 use crate::fakes::Fakes;
 use crate::oidc_provider::OidcProvider;
@@ -61,22 +61,4 @@ pub(crate) fn main_job_config(
         aud = provider.resource,
         upstream = mtls_upstream_block("orders", port, &dir.certs, "credential = \"orders\""),
     )
-}
-
-/// A client-credentials access token from the provider, scoped for the route.
-pub(crate) async fn provider_token(provider: &OidcProvider) -> String {
-    let form = [
-        ("grant_type", "client_credentials"),
-        ("scope", "orders.read"),
-        ("resource", provider.resource.as_str()),
-    ];
-    let mut response = client()
-        .post(&provider.token_endpoint)
-        .basic_auth(&provider.client_id, &provider.client_secret)
-        .send_form(&form)
-        .await
-        .expect("token request");
-    assert_eq!(response.status(), StatusCode::OK);
-    let body: Value = response.json().await.expect("token json");
-    body["access_token"].as_str().expect("access_token").to_owned()
 }
